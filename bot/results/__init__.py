@@ -1,0 +1,1 @@
+"""Finding test counts in what CI produced (check-run output, logs, JUnit XML)."""

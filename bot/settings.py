@@ -1,0 +1,111 @@
+"""Settings from the environment, read and validated once at start-up.
+
+A missing or malformed setting stops the process with a message naming it (exit code 2), never a traceback,
+and never echoes a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and never contains its value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: int
+    private_key_pem: bytes = field(repr=False)
+    webhook_secret: bytes = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    host: str = "0.0.0.0"
+    port: int = 8080
+    state_dir: Path = Path("./var")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            app_id=_positive_int(env, "GITHUB_APP_ID", required=True),
+            private_key_pem=_private_key(env),
+            webhook_secret=_webhook_secret(env),
+            api_url=_api_url(env),
+            host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
+            port=_port(env),
+            state_dir=Path(env.get("BOT_STATE_DIR", "./var")),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, *, required: bool, default: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if required:
+            raise SettingsError(f"{name} is not set: it must be the GitHub App's numeric id")
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingsError(f"{name} must be a positive integer")
+    return int(raw)
+
+
+def _port(env: Mapping[str, str]) -> int:
+    port = _positive_int(env, "PORT", required=False, default=8080)
+    if port > 65535:
+        raise SettingsError("PORT must be between 1 and 65535")
+    return port
+
+
+def _private_key(env: Mapping[str, str]) -> bytes:
+    text = env.get("GITHUB_PRIVATE_KEY", "").strip()
+    path = env.get("GITHUB_PRIVATE_KEY_PATH", "").strip()
+    if text and path:
+        raise SettingsError("set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH")
+    if path:
+        name = "GITHUB_PRIVATE_KEY_PATH"
+        try:
+            pem = Path(path).read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{name}: cannot read the key file ({exc.strerror})") from None
+    elif text:
+        name = "GITHUB_PRIVATE_KEY"
+        # Some platforms only allow one-line variables; accept literal "\n" escapes.
+        pem = text.replace("\\n", "\n").encode()
+    else:
+        raise SettingsError(
+            "GITHUB_PRIVATE_KEY (PEM text) or GITHUB_PRIVATE_KEY_PATH is not set: "
+            "download the App's private key from its settings page"
+        )
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise SettingsError(f"{name} is not an unencrypted PEM private key") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise SettingsError(f"{name} must be an RSA key (GitHub Apps sign JWTs with RS256)")
+    return pem
+
+
+def _webhook_secret(env: Mapping[str, str]) -> bytes:
+    secret = env.get("GITHUB_WEBHOOK_SECRET", "")
+    if not secret:
+        # Without a secret anyone could forge deliveries, so the server refuses to start.
+        raise SettingsError(
+            "GITHUB_WEBHOOK_SECRET is not set: the App's webhook secret is required to verify deliveries"
+        )
+    return secret.encode()
+
+
+def _api_url(env: Mapping[str, str]) -> str:
+    url = env.get("GITHUB_API_URL", DEFAULT_API_URL).strip().rstrip("/") or DEFAULT_API_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError("GITHUB_API_URL must be an http(s) URL such as https://api.github.com")
+    return url

@@ -1,0 +1,89 @@
+"""Signed deliveries built from GitHub's published webhook examples, for the demo and the tests.
+
+Each payload starts as GitHub's own example (``bot/testing/payloads``, copied from @octokit/webhooks-examples
+by ``scripts/extract_webhook_examples.py``) and only the fields that tie it to a repository, an installation
+and a commit are replaced.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.webhook import SIGNATURE_HEADER, sign
+
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
+
+
+@cache
+def _example(name: str) -> str:
+    return (PAYLOADS / f"{name}.json").read_text(encoding="utf-8")
+
+
+def example(name: str) -> dict[str, Any]:
+    """A fresh copy of a published example, e.g. ``example("check_run.completed")``."""
+    loaded: dict[str, Any] = json.loads(_example(name))
+    return loaded
+
+
+def _place(payload: dict[str, Any], repository: dict[str, Any], installation_id: int | None) -> None:
+    payload["repository"] = copy.deepcopy(repository)
+    if installation_id is None:
+        payload.pop("installation", None)
+    else:
+        payload["installation"] = {"id": installation_id, "node_id": f"MDIzOkluc3RhbGxhdGlvbi{installation_id}"}
+
+
+def check_run_completed(
+    repository: dict[str, Any],
+    check_run: dict[str, Any],
+    *,
+    installation_id: int | None,
+    head_branch: str | None,
+) -> dict[str, Any]:
+    """``check_run.completed`` for a check run as the fake (or GitHub) reports it."""
+    payload = example("check_run.completed")
+    run = payload["check_run"]
+    run.update({k: check_run[k] for k in ("id", "name", "head_sha", "status", "conclusion", "output", "completed_at") if k in check_run})
+    run["check_suite"]["head_branch"] = head_branch
+    run["check_suite"]["head_sha"] = check_run["head_sha"]
+    run["check_suite"]["pull_requests"] = []
+    _place(payload, repository, installation_id)
+    return payload
+
+
+def check_suite_completed(
+    repository: dict[str, Any], *, sha: str, head_branch: str | None, installation_id: int | None
+) -> dict[str, Any]:
+    payload = example("check_suite.completed")
+    payload["check_suite"].update(head_sha=sha, head_branch=head_branch, after=sha, pull_requests=[])
+    _place(payload, repository, installation_id)
+    return payload
+
+
+def signed_headers(secret: bytes, event: str, body: bytes, delivery_id: str | None = None) -> dict[str, str]:
+    """The headers GitHub sends with a delivery."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": "292430182",
+        SIGNATURE_HEADER: sign(secret, body),
+    }
+
+
+async def deliver(
+    session: aiohttp.ClientSession, url: str, secret: bytes, event: str, payload: dict[str, Any]
+) -> int:
+    """POST a signed delivery to the bot; returns the HTTP status it answered."""
+    body = json.dumps(payload).encode()
+    async with session.post(url, data=body, headers=signed_headers(secret, event, body)) as answer:
+        await answer.read()
+        return answer.status

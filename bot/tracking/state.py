@@ -1,0 +1,106 @@
+"""The bot's memory of a tracker, kept as hidden, authenticated state inside its own block.
+
+Keeping state in the issue itself means the bot needs no database to know the history, and a human who
+deletes the block resets it. The state is signed with a key derived from the webhook secret and bound to
+the repository and issue, so a hand-edited, forged or copied state is detected and rebuilt, not trusted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass, field, replace
+
+from bot.results.counts import TestCounts
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+# Enough runs for a trend, few enough that the encoded state stays far below the 65,536-character body cap.
+MAX_HISTORY = 100
+_COUNT_FIELDS = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed", "deselected", "warnings")
+_STATE_RE = re.compile(r"<!-- issue-status-bot:state v(\d+) ([A-Za-z0-9_-]+) ([0-9a-f]{64}) -->")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One recorded CI result for a commit of the tracked branch."""
+
+    sha: str
+    counts: TestCounts
+    completed_at: str  # ISO 8601, as GitHub reports it
+
+
+@dataclass(frozen=True)
+class TrackerState:
+    runs: tuple[RunRecord, ...] = ()
+    gate_met: bool = False
+    gate_crossings: int = 0  # how many times the gate went from unmet to met
+    baseline_rate: float | None = field(default=None)  # the first recorded rate, unless configured
+
+    def with_run(self, run: RunRecord) -> TrackerState:
+        """Record a run; a commit already recorded is updated in place (re-runs, late jobs)."""
+        runs = [r for r in self.runs if r.sha != run.sha]
+        runs.append(run)
+        baseline = self.baseline_rate
+        if baseline is None:
+            baseline = run.counts.pass_rate
+        return replace(self, runs=tuple(runs[-MAX_HISTORY:]), baseline_rate=baseline)
+
+
+class StateCodec:
+    """Encodes state into the block's hidden marker and decodes only what the bot itself signed."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = hmac.new(secret, b"issue-status-bot/state/v1", hashlib.sha256).digest()
+
+    def _mac(self, scope: str, payload: str) -> str:
+        return hmac.new(self._key, f"{scope}\n{payload}".encode(), hashlib.sha256).hexdigest()
+
+    def encode(self, state: TrackerState, scope: str) -> str:
+        """The marker line; ``scope`` ("owner/repo#2") binds it to one tracking issue."""
+        data = {
+            "runs": [
+                [r.sha, r.completed_at, [getattr(r.counts, f) for f in _COUNT_FIELDS]]
+                for r in state.runs
+            ],
+            "gate_met": state.gate_met,
+            "gate_crossings": state.gate_crossings,
+            "baseline_rate": state.baseline_rate,
+        }
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return f"<!-- issue-status-bot:state v{STATE_VERSION} {payload} {self._mac(scope, payload)} -->"
+
+    def decode(self, block: str | None, scope: str) -> TrackerState:
+        """The state in ``block``, or a fresh state when it is absent, forged or unreadable."""
+        if not block:
+            return TrackerState()
+        match = _STATE_RE.search(block)
+        if match is None:
+            log.warning("%s: the status block has no state marker; starting a new history", scope)
+            return TrackerState()
+        version, payload, mac = match.groups()
+        if int(version) != STATE_VERSION or not hmac.compare_digest(mac, self._mac(scope, payload)):
+            log.warning("%s: the status block's state is not signed by this App; rebuilt", scope)
+            return TrackerState()
+        try:
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            return TrackerState(
+                runs=tuple(
+                    RunRecord(sha=sha, completed_at=at, counts=TestCounts(*counts))
+                    for sha, at, counts in data["runs"]
+                ),
+                gate_met=bool(data["gate_met"]),
+                gate_crossings=int(data["gate_crossings"]),
+                baseline_rate=data["baseline_rate"],
+            )
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            # Signed by us but unreadable can only mean a bug in an older version; never crash on it.
+            log.exception("%s: the signed state could not be read; rebuilt", scope)
+            return TrackerState()

@@ -1,0 +1,66 @@
+"""The hidden state round-trips, and anything the bot did not sign itself is rebuilt, not trusted."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.results.counts import TestCounts
+from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
+
+SCOPE = "platform-wrapper/backend#2"
+
+
+def run(sha: str, passed: int, failed: int, skipped: int = 7) -> RunRecord:
+    return RunRecord(sha=sha, counts=TestCounts(passed=passed, failed=failed, skipped=skipped), completed_at="2025-08-12T10:00:00Z")
+
+
+@pytest.fixture
+def codec() -> StateCodec:
+    return StateCodec(b"webhook secret")
+
+
+def test_state_round_trips_through_the_marker(codec: StateCodec) -> None:
+    state = TrackerState().with_run(run("a" * 40, 143, 84)).with_run(run("b" * 40, 214, 13))
+    marker = codec.encode(state, SCOPE)
+    assert marker.startswith("<!-- issue-status-bot:state v1 ") and marker.endswith(" -->")
+    assert "--" not in marker[4:-3]
+    assert codec.decode(f"text before\n{marker}\ntext after", SCOPE) == state
+
+
+def test_recording_the_same_commit_again_replaces_its_run() -> None:
+    state = TrackerState().with_run(run("a" * 40, 143, 84)).with_run(run("a" * 40, 150, 77))
+    assert [r.counts.passed for r in state.runs] == [150]
+
+
+def test_baseline_is_the_first_recorded_rate() -> None:
+    state = TrackerState().with_run(run("a" * 40, 143, 84)).with_run(run("b" * 40, 214, 13))
+    assert state.baseline_rate == pytest.approx(143 / 227)
+
+
+def test_history_keeps_only_the_latest_runs() -> None:
+    state = TrackerState()
+    for i in range(MAX_HISTORY + 5):
+        state = state.with_run(run(f"{i:040x}", i, 1))
+    assert len(state.runs) == MAX_HISTORY
+    assert state.runs[-1].counts.passed == MAX_HISTORY + 4
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda m, c: m.replace(m.split(" ")[3][:8], "AAAAAAAA"), id="edited payload"),
+        pytest.param(lambda m, c: m[:-68] + "0" * 64 + " -->", id="edited mac"),
+        pytest.param(lambda m, c: StateCodec(b"other secret").encode(c, SCOPE), id="another app's key"),
+        pytest.param(lambda m, c: StateCodec(b"webhook secret").encode(c, "other/repo#2"), id="copied from another issue"),
+        pytest.param(lambda m, c: "<!-- issue-status-bot:state v1 !!! zz -->", id="garbage"),
+    ],
+)
+def test_forged_or_copied_state_is_rebuilt(codec: StateCodec, forge: object) -> None:
+    state = TrackerState(gate_met=True, gate_crossings=3).with_run(run("a" * 40, 214, 13))
+    forged = forge(codec.encode(state, SCOPE), state)  # type: ignore[operator]
+    assert codec.decode(forged, SCOPE) == TrackerState()
+
+
+def test_missing_block_gives_a_fresh_state(codec: StateCodec) -> None:
+    assert codec.decode(None, SCOPE) == TrackerState()
+    assert codec.decode("a block without state", SCOPE) == TrackerState()
