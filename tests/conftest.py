@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.server import create_app
 from bot.settings import Settings
+from bot.testing.examples import EXAMPLES
+from bot.testing.fake_github import FakeGitHub
+from tests.harness import BRANCH, INSTALLATION_ID, ISSUE, REPO, BotHarness
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = b"It's a Secret to Everybody"
@@ -45,3 +52,60 @@ def offline_settings(private_key_pem: bytes) -> Settings:
         webhook_secret=WEBHOOK_SECRET,
         api_url="http://127.0.0.1:9",
     )
+
+
+@pytest.fixture
+async def github(public_key_pem: bytes) -> AsyncIterator[FakeGitHub]:
+    """A fake GitHub on loopback; the test fails if the bot sent any request GitHub would refuse."""
+    fake = FakeGitHub()
+    await fake.start()
+    fake.register_app(APP_ID, public_key_pem)
+    try:
+        yield fake
+    finally:
+        await fake.close()
+    refused = [f"{r.method} {r.path}: {r.reason}" for r in fake.rejections]
+    assert not refused, f"the fake GitHub refused requests: {refused}"
+
+
+DEFAULT_CONFIG = """\
+trackers:
+  - issue: 2
+    gate: ">90%"
+    review:
+      reviewers: [octocat]
+"""
+
+
+@pytest.fixture
+def canonical_body() -> str:
+    return (EXAMPLES / "issue-2-status-update.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+async def bot(
+    github: FakeGitHub, private_key_pem: bytes, aiohttp_server: Any, canonical_body: str
+) -> AsyncIterator[BotHarness]:
+    """The bot's real server wired to the fake, with the canonical tracking issue and a config."""
+    repository = github.add_repository(REPO, default_branch=BRANCH)
+    github.add_installation(INSTALLATION_ID, [REPO])
+    github.add_collaborator(REPO, "octocat", "write")
+    github.put_file(REPO, ".github/issue-status.yml", DEFAULT_CONFIG)
+    github.add_issue(REPO, "Reach >90% test pass rate", canonical_body, user="zoe", number=ISSUE)
+    settings = Settings(
+        app_id=APP_ID,
+        private_key_pem=private_key_pem,
+        webhook_secret=WEBHOOK_SECRET,
+        api_url=github.url,
+    )
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        yield BotHarness(
+            fake=github,
+            app=app,
+            url=str(server.make_url("/webhook")),
+            secret=WEBHOOK_SECRET,
+            session=session,
+            repository=repository,
+        )

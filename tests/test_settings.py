@@ -28,7 +28,9 @@ def test_defaults_apply_when_only_the_required_settings_are_given(env: dict[str,
     assert settings.webhook_secret == b"s3cr3t-value"
 
 
-def test_private_key_can_come_from_a_file(env: dict[str, str], tmp_path: Path, private_key_pem: bytes) -> None:
+def test_private_key_can_come_from_a_file(
+    env: dict[str, str], tmp_path: Path, private_key_pem: bytes
+) -> None:
     key_file = tmp_path / "app.pem"
     key_file.write_bytes(private_key_pem)
     del env["GITHUB_PRIVATE_KEY"]
@@ -62,7 +64,9 @@ def test_enterprise_api_url_is_kept_without_trailing_slash(env: dict[str, str]) 
         ({"PORT": "70000"}, "PORT"),
     ],
 )
-def test_bad_setting_is_named_in_the_error(env: dict[str, str], change: dict[str, str | None], named: str) -> None:
+def test_bad_setting_is_named_in_the_error(
+    env: dict[str, str], change: dict[str, str | None], named: str
+) -> None:
     for key, value in change.items():
         if value is None:
             env.pop(key, None)

@@ -11,7 +11,11 @@ SCOPE = "platform-wrapper/backend#2"
 
 
 def run(sha: str, passed: int, failed: int, skipped: int = 7) -> RunRecord:
-    return RunRecord(sha=sha, counts=TestCounts(passed=passed, failed=failed, skipped=skipped), completed_at="2025-08-12T10:00:00Z")
+    return RunRecord(
+        sha=sha,
+        counts=TestCounts(passed=passed, failed=failed, skipped=skipped),
+        completed_at="2025-08-12T10:00:00Z",
+    )
 
 
 @pytest.fixture
@@ -51,7 +55,10 @@ def test_history_keeps_only_the_latest_runs() -> None:
         pytest.param(lambda m, c: m.replace(m.split(" ")[3][:8], "AAAAAAAA"), id="edited payload"),
         pytest.param(lambda m, c: m[:-68] + "0" * 64 + " -->", id="edited mac"),
         pytest.param(lambda m, c: StateCodec(b"other secret").encode(c, SCOPE), id="another app's key"),
-        pytest.param(lambda m, c: StateCodec(b"webhook secret").encode(c, "other/repo#2"), id="copied from another issue"),
+        pytest.param(
+            lambda m, c: StateCodec(b"webhook secret").encode(c, "other/repo#2"),
+            id="copied from another issue",
+        ),
         pytest.param(lambda m, c: "<!-- issue-status-bot:state v1 !!! zz -->", id="garbage"),
     ],
 )

@@ -55,7 +55,10 @@ async def test_ping_is_answered_200(client: TestClient) -> None:
         pytest.param(lambda h: h.update({"X-Hub-Signature-256": "sha256=" + "0" * 64}), id="wrong signature"),
         pytest.param(lambda h: h.update({"X-Hub-Signature-256": "garbage"}), id="malformed signature"),
         pytest.param(
-            lambda h: (h.pop("X-Hub-Signature-256"), h.update({"X-Hub-Signature": "sha1=" + "0" * 40})),
+            lambda h: (
+                h.pop("X-Hub-Signature-256"),
+                h.update({"X-Hub-Signature": "sha1=" + "0" * 40}),
+            ),
             id="legacy sha1 only",
         ),
     ],
@@ -108,7 +111,9 @@ async def test_payload_just_under_25_mib_is_accepted(client: TestClient) -> None
 
 
 @pytest.mark.parametrize("name", ["check_run.completed", "check_suite.completed", "push", "issues.edited"])
-async def test_published_example_without_installation_gets_2xx_and_no_work(client: TestClient, name: str) -> None:
+async def test_published_example_without_installation_gets_2xx_and_no_work(
+    client: TestClient, name: str
+) -> None:
     payload = example(name)
     payload.pop("installation", None)
     body = json.dumps(payload).encode()

@@ -24,9 +24,7 @@ class TestCounts:
     warnings: int = 0
 
     def __add__(self, other: TestCounts) -> TestCounts:
-        return TestCounts(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        return TestCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     @property
     def executed(self) -> int:

@@ -37,7 +37,10 @@ def _place(payload: dict[str, Any], repository: dict[str, Any], installation_id:
     if installation_id is None:
         payload.pop("installation", None)
     else:
-        payload["installation"] = {"id": installation_id, "node_id": f"MDIzOkluc3RhbGxhdGlvbi{installation_id}"}
+        payload["installation"] = {
+            "id": installation_id,
+            "node_id": f"MDIzOkluc3RhbGxhdGlvbi{installation_id}",
+        }
 
 
 def check_run_completed(
@@ -50,7 +53,13 @@ def check_run_completed(
     """``check_run.completed`` for a check run as the fake (or GitHub) reports it."""
     payload = example("check_run.completed")
     run = payload["check_run"]
-    run.update({k: check_run[k] for k in ("id", "name", "head_sha", "status", "conclusion", "output", "completed_at") if k in check_run})
+    run.update(
+        {
+            k: check_run[k]
+            for k in ("id", "name", "head_sha", "status", "conclusion", "output", "completed_at")
+            if k in check_run
+        }
+    )
     run["check_suite"]["head_branch"] = head_branch
     run["check_suite"]["head_sha"] = check_run["head_sha"]
     run["check_suite"]["pull_requests"] = []

@@ -23,7 +23,16 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 # Enough runs for a trend, few enough that the encoded state stays far below the 65,536-character body cap.
 MAX_HISTORY = 100
-_COUNT_FIELDS = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed", "deselected", "warnings")
+_COUNT_FIELDS = (
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "xfailed",
+    "xpassed",
+    "deselected",
+    "warnings",
+)
 _STATE_RE = re.compile(r"<!-- issue-status-bot:state v(\d+) ([A-Za-z0-9_-]+) ([0-9a-f]{64}) -->")
 
 
@@ -66,8 +75,7 @@ class StateCodec:
         """The marker line; ``scope`` ("owner/repo#2") binds it to one tracking issue."""
         data = {
             "runs": [
-                [r.sha, r.completed_at, [getattr(r.counts, f) for f in _COUNT_FIELDS]]
-                for r in state.runs
+                [r.sha, r.completed_at, [getattr(r.counts, f) for f in _COUNT_FIELDS]] for r in state.runs
             ],
             "gate_met": state.gate_met,
             "gate_crossings": state.gate_crossings,

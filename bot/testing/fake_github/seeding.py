@@ -105,6 +105,13 @@ class Seeding:
         self.world.commit(repo, branch, tree, f"Update {path}", repo.json["owner"]["login"])
         return blob_sha(data)
 
+    def delete_file(self, full_name: str, path: str, ref: str | None = None) -> None:
+        """Commit the removal of ``path`` on branch ``ref`` (default branch)."""
+        repo = self._repo(full_name)
+        branch = ref or repo.default_branch
+        tree = {p: data for p, data in repo.commits[repo.branches[branch]].items() if p != path.strip("/")}
+        self.world.commit(repo, branch, tree, f"Delete {path}", repo.json["owner"]["login"])
+
     def add_collaborator(self, full_name: str, login: str, permission: str = "write") -> None:
         self._repo(full_name).collaborators[login.lower()] = permission
 
@@ -128,6 +135,13 @@ class Seeding:
         """A human edits the issue in the browser (``user`` is who; GitHub keeps no author per edit)."""
         issue = self._repo(full_name).issue(number)
         issue["body"] = body
+        issue["updated_at"] = self.world.now_iso()
+        return issue
+
+    def set_issue_state(self, full_name: str, number: int, state: str) -> dict[str, Any]:
+        """A human closes or reopens the issue."""
+        issue = self._repo(full_name).issue(number)
+        issue["state"] = state
         issue["updated_at"] = self.world.now_iso()
         return issue
 

@@ -1,0 +1,57 @@
+"""The ``issue-status-bot`` command: ``serve`` runs the App, ``demo`` replays the canonical story."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.settings import Settings, SettingsError
+
+EXIT_BAD_SETTINGS = 2
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def serve() -> int:
+    from bot.server import create_app
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"issue-status-bot: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+    return 0
+
+
+def demo() -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="issue-status-bot", description=__doc__)
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the webhook server (settings from the environment)")
+    commands.add_parser("demo", help="replay the canonical story against an embedded fake GitHub")
+    args = parser.parse_args(argv)
+    _configure_logging(args.log_level)
+    if args.command == "serve":
+        return serve()
+    return demo()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

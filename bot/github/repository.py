@@ -1,0 +1,121 @@
+"""Typed calls on one repository: every REST operation the bot makes lives here.
+
+Keeping them together makes the bot's API footprint (and its least-privilege permissions) easy to audit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from gidgethub import BadRequest
+
+from bot.github.client import InstallationClient
+
+# GitHub caps list pages at 100 items; fewer pages means fewer requests against the rate limit.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str
+    sha: str  # the git blob sha: it changes exactly when the content does
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    body: str
+    state: str
+    author: str
+    assignees: tuple[str, ...]
+    is_pull_request: bool
+
+
+class Repository:
+    """One repository seen through one installation's client."""
+
+    def __init__(self, gh: InstallationClient, full_name: str) -> None:
+        self.gh = gh
+        self.full_name = full_name
+        self.owner, self.name = full_name.split("/", 1)
+        self._vars = {"owner": self.owner, "repo": self.name}
+
+    def _url(self, template: str, **more: Any) -> tuple[str, dict[str, Any]]:
+        return template, {**self._vars, **more}
+
+    async def read_file(self, path: str) -> RepoFile | None:
+        """A file on the default branch, or None when it does not exist."""
+        url, url_vars = self._url("/repos/{owner}/{repo}/contents/{+path}", path=path)
+        try:
+            answer = await self.gh.getitem(url, url_vars)
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        if not isinstance(answer, dict) or answer.get("type") != "file":
+            return None
+        try:
+            content = base64.b64decode(answer.get("content") or "")
+        except (binascii.Error, ValueError):
+            content = b""
+        return RepoFile(path=path, sha=str(answer.get("sha", "")), content=content)
+
+    async def check_runs(self, sha: str) -> list[dict[str, Any]]:
+        """The latest attempt of every check run on a commit."""
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs{?per_page}", ref=sha, per_page=PAGE_SIZE
+        )
+        return [run async for run in self.gh.getiter(url, url_vars, iterable_key="check_runs")]
+
+    async def issue(self, number: int) -> Issue:
+        url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}", number=number)
+        data = await self.gh.getitem(url, url_vars)
+        return Issue(
+            number=number,
+            body=data.get("body") or "",
+            state=str(data.get("state", "open")),
+            author=str((data.get("user") or {}).get("login", "")),
+            assignees=tuple(a["login"] for a in data.get("assignees") or []),
+            is_pull_request="pull_request" in data,
+        )
+
+    async def update_issue_body(self, number: int, body: str) -> None:
+        url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}", number=number)
+        await self.gh.patch(url, url_vars, data={"body": body})
+
+    async def comment_bodies(self, number: int) -> list[str]:
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/issues/{number}/comments{?per_page}",
+            number=number,
+            per_page=PAGE_SIZE,
+        )
+        return [c.get("body") or "" async for c in self.gh.getiter(url, url_vars)]
+
+    async def post_comment(self, number: int, body: str) -> None:
+        url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/comments", number=number)
+        await self.gh.post(url, url_vars, data={"body": body})
+
+    async def open_pull_requests(self) -> list[dict[str, Any]]:
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/pulls{?state,per_page}", state="open", per_page=PAGE_SIZE
+        )
+        return [pr async for pr in self.gh.getiter(url, url_vars)]
+
+    async def request_reviewers(
+        self, pull_number: int, reviewers: tuple[str, ...], team_reviewers: tuple[str, ...]
+    ) -> None:
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/pulls/{number}/requested_reviewers", number=pull_number
+        )
+        data: dict[str, list[str]] = {"reviewers": list(reviewers)}
+        if team_reviewers:
+            data["team_reviewers"] = list(team_reviewers)
+        await self.gh.post(url, url_vars, data=data)
+
+    async def add_assignees(self, number: int, logins: tuple[str, ...]) -> None:
+        url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/assignees", number=number)
+        await self.gh.post(url, url_vars, data={"assignees": list(logins)})

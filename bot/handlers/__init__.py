@@ -1,0 +1,7 @@
+"""Where each webhook event enters: one module per concern, each with its own router, composed here."""
+
+from gidgethub.routing import Router
+
+from bot.handlers import results
+
+router = Router(results.router)

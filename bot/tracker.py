@@ -1,0 +1,245 @@
+"""Bringing a tracking issue up to date after a commit's CI completes.
+
+This is the one place where the pieces meet: configuration, the commit's results, the tracker's state, the
+rendered block, and the effects (issue write, gate comment, review request). Effects run before the state
+that records them is written, each guarded by a marker the bot can find again, so a crash between the two
+repeats nothing a human would see twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cachetools
+from gidgethub import BadRequest
+
+from bot.config import (
+    CONFIG_PATH,
+    ConfigError,
+    RepoConfig,
+    TrackerConfig,
+    issues_named_in,
+    parse_config,
+)
+from bot.github.client import GitHubApp
+from bot.github.repository import RepoFile, Repository
+from bot.results.sources import DEFAULT_SOURCES, ResultSource, commit_results
+from bot.tracking.body import find_checklist_item, replace_block, set_checklist_item, split_body
+from bot.tracking.render import render, render_status_block
+from bot.tracking.state import RunRecord, StateCodec
+from bot.tracking.status import StatusReport, assess
+
+log = logging.getLogger(__name__)
+
+# GitHub refuses issue and comment bodies longer than this many characters.
+MAX_BODY_CHARS = 65_536
+
+
+@dataclass(frozen=True)
+class CommitEvent:
+    """A commit whose CI finished, as the webhook reported it."""
+
+    installation_id: int
+    repository: str  # owner/name
+    html_url: str  # the repository's web address, for commit links
+    default_branch: str
+    sha: str
+    branch: str | None  # None for commits GitHub could not tie to a branch (forks, detached runs)
+
+
+@dataclass(frozen=True)
+class Handover:
+    requested: tuple[str, ...]
+    pull_requests: tuple[int, ...]
+    assigned: tuple[str, ...]
+    failures: tuple[str, ...]
+
+
+def commit_url(event: CommitEvent) -> str:
+    return f"{event.html_url}/commit/{event.sha}"
+
+
+class TrackerService:
+    """Updates every tracker a commit concerns, one tracker at a time."""
+
+    def __init__(
+        self,
+        github: GitHubApp,
+        *,
+        state_secret: bytes,
+        sources: Sequence[ResultSource] = DEFAULT_SOURCES,
+    ) -> None:
+        self.github = github
+        self.codec = StateCodec(state_secret)
+        self.sources = tuple(sources)
+        self._locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._configs: cachetools.LRUCache[tuple[str, str], RepoConfig] = cachetools.LRUCache(1024)
+        self._reported_config_errors: cachetools.LRUCache[tuple[str, str], bool] = cachetools.LRUCache(1024)
+
+    def _lock(self, repository: str, issue: int) -> asyncio.Lock:
+        key = (repository, issue)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def commit_completed(self, event: CommitEvent) -> None:
+        repo = Repository(self.github.client(event.installation_id), event.repository)
+        config = await self.load_config(repo)
+        if config is None:
+            return
+        trackers = config.trackers_for_branch(event.branch, event.default_branch)
+        if not trackers:
+            log.debug("%s: no tracker follows branch %r", repo.full_name, event.branch)
+        for tracker in trackers:
+            async with self._lock(repo.full_name, tracker.issue):
+                await self.update_tracker(repo, tracker, event)
+
+    async def load_config(self, repo: Repository) -> RepoConfig | None:
+        """The repository's configuration, or None when it has none or it is invalid."""
+        file = await repo.read_file(CONFIG_PATH)
+        if file is None:
+            log.debug("%s: no %s; nothing to track", repo.full_name, CONFIG_PATH)
+            return None
+        key = (repo.full_name, file.sha)
+        config = self._configs.get(key)
+        if config is not None:
+            return config
+        try:
+            config = parse_config(file.content)
+        except ConfigError as error:
+            log.warning("%s: invalid %s: %s", repo.full_name, CONFIG_PATH, error)
+            await self.report_config_error(repo, file, error)
+            return None
+        self._configs[key] = config
+        return config
+
+    async def report_config_error(self, repo: Repository, file: RepoFile, error: ConfigError) -> None:
+        """One comment per revision of the file, on each tracking issue the file seems to name."""
+        key = (repo.full_name, file.sha)
+        if key in self._reported_config_errors:
+            return
+        marker = f"<!-- issue-status-bot:config-error {file.sha} -->"
+        body = render(
+            "config_error_comment.md.j2",
+            path=CONFIG_PATH,
+            revision=file.sha,
+            problems=str(error),
+            marker=marker,
+        )
+        for number in issues_named_in(file.content):
+            try:
+                if not any(marker in existing for existing in await repo.comment_bodies(number)):
+                    await repo.post_comment(number, body)
+            except BadRequest as exc:
+                log.warning("%s#%s: cannot comment on the config error: %s", repo.full_name, number, exc)
+        self._reported_config_errors[key] = True
+
+    async def update_tracker(self, repo: Repository, tracker: TrackerConfig, event: CommitEvent) -> None:
+        where = f"{repo.full_name}#{tracker.issue}"
+        results = await commit_results(repo, event.sha, tracker.checks, self.sources)
+        if results is None or results.counts.pass_rate is None:
+            log.info("%s: commit %s has no test results yet", where, event.sha[:7])
+            return
+        issue = await repo.issue(tracker.issue)
+        if issue.is_pull_request or issue.state != "open":
+            log.info("%s: the tracking issue is not an open issue; left alone", where)
+            return
+
+        before = self.codec.decode(split_body(issue.body).block, where)
+        run = RunRecord(sha=event.sha, counts=results.counts, completed_at=results.completed_at)
+        after, report = assess(before, run, tracker)
+        log.info(
+            "%s: commit %s at %.1f%% (%d jobs), gate %s",
+            where,
+            event.sha[:7],
+            (report.rate or 0) * 100,
+            len(results.jobs),
+            "met" if report.gate_met else "not met",
+        )
+        if report.gate_newly_met:
+            await self.hand_over(repo, tracker, report, event)
+
+        block = render_status_block(
+            report,
+            state_marker=self.codec.encode(after, where),
+            commit_url=commit_url(event),
+            checklist_line_found=find_checklist_item(issue.body, tracker.checklist_line) is not None,
+        )
+        body = replace_block(issue.body, block)
+        body, _ = set_checklist_item(body, tracker.checklist_line, report.gate_met)
+        if body == issue.body:
+            return
+        if len(body) > MAX_BODY_CHARS:
+            log.error(
+                "%s: the updated body would exceed %d characters; not written",
+                where,
+                MAX_BODY_CHARS,
+            )
+            return
+        await repo.update_issue_body(tracker.issue, body)
+
+    async def hand_over(
+        self, repo: Repository, tracker: TrackerConfig, report: StatusReport, event: CommitEvent
+    ) -> None:
+        """Ask for review and say so, once per crossing of the gate."""
+        marker = f"<!-- issue-status-bot:gate-met crossing={report.gate_crossing} -->"
+        if any(marker in body for body in await repo.comment_bodies(tracker.issue)):
+            log.info(
+                "%s#%s: gate crossing %d already announced",
+                repo.full_name,
+                tracker.issue,
+                report.gate_crossing,
+            )
+            return
+        handover = await self.request_review(repo, tracker, event)
+        comment = render(
+            "gate_met_comment.md.j2",
+            report=report,
+            commit_url=commit_url(event),
+            requested=handover.requested,
+            pull_requests=handover.pull_requests,
+            assigned=handover.assigned,
+            failures=handover.failures,
+            marker=marker,
+        )
+        await repo.post_comment(tracker.issue, comment)
+
+    async def request_review(self, repo: Repository, tracker: TrackerConfig, event: CommitEvent) -> Handover:
+        review = tracker.review
+        mentions = tuple(f"@{user}" for user in review.reviewers) + tuple(
+            f"@{repo.owner}/{team}" for team in review.team_reviewers
+        )
+        if not mentions:
+            return Handover((), (), (), ())
+        pulls = [pr for pr in await repo.open_pull_requests() if _is_head_of(pr, event, repo)]
+        failures: list[str] = []
+        if not pulls:
+            if review.reviewers:
+                await repo.add_assignees(tracker.issue, review.reviewers)
+            return Handover((), (), mentions, ())
+        requested: list[int] = []
+        for pr in pulls:
+            author = (pr.get("user") or {}).get("login")
+            users = tuple(u for u in review.reviewers if u != author)
+            try:
+                await repo.request_reviewers(pr["number"], users, review.team_reviewers)
+                requested.append(pr["number"])
+            except BadRequest as exc:
+                failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")
+        return Handover(mentions if requested else (), tuple(requested), (), tuple(failures))
+
+
+def _is_head_of(pr: dict[str, Any], event: CommitEvent, repo: Repository) -> bool:
+    head = pr.get("head") or {}
+    head_repo = (head.get("repo") or {}).get("full_name")
+    same_branch = event.branch is not None and head.get("ref") == event.branch
+    return head.get("sha") == event.sha or (same_branch and head_repo == repo.full_name)

@@ -1,0 +1,78 @@
+"""Rendering the status block and the bot's comments from the Jinja2 templates in ``templates/``."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+import bot
+from bot.tracking.status import StatusReport
+
+_TEMPLATE_DIRS = (
+    Path(bot.__file__).resolve().parent / "templates",  # installed wheel
+    Path(bot.__file__).resolve().parent.parent / "templates",  # source checkout
+)
+
+
+def templates_dir() -> Path:
+    for candidate in _TEMPLATE_DIRS:
+        if (candidate / "status_block.md.j2").is_file():
+            return candidate
+    raise FileNotFoundError("the bot's templates/ directory is missing from this installation")
+
+
+def percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def points(change: float | None) -> str:
+    """A signed change in percentage points with an arrow: ``▲ +14.1 pp``."""
+    if change is None:
+        return "n/a"
+    pp = round(change * 100, 1)
+    if pp > 0:
+        return f"▲ +{pp:.1f} pp"
+    if pp < 0:
+        return f"▼ {pp:.1f} pp"
+    return "= 0.0 pp"
+
+
+def code_block(text: str, info: str = "text") -> str:
+    """Fence untrusted text so no mention, reference or markup in it takes effect."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # the output is Markdown, not HTML
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(percent=percent, points=points, code_block=code_block)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context).strip() + "\n"
+
+
+def render_status_block(
+    report: StatusReport, *, state_marker: str, commit_url: str, checklist_line_found: bool
+) -> str:
+    return render(
+        "status_block.md.j2",
+        report=report,
+        state_marker=state_marker,
+        commit_url=commit_url,
+        checklist_line_found=checklist_line_found,
+    )

@@ -1,0 +1,98 @@
+"""The bot under test, served on loopback, wired to a fake GitHub, with the canonical repository seeded."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.server import TRACKERS, WORK
+from bot.testing.deliveries import check_run_completed, check_suite_completed, deliver
+from bot.testing.fake_github import FakeGitHub
+
+REPO = "platform-wrapper/backend"
+INSTALLATION_ID = 77
+ISSUE = 2
+BRANCH = "main"
+
+
+def sha_of(label: str) -> str:
+    return hashlib.sha1(label.encode()).hexdigest()
+
+
+def summary(failed: int, passed: int, skipped: int = 7) -> str:
+    return f"========== {failed} failed, {passed} passed, {skipped} skipped in 12.34s =========="
+
+
+@dataclass
+class BotHarness:
+    fake: FakeGitHub
+    app: web.Application
+    url: str
+    secret: bytes
+    session: aiohttp.ClientSession
+    repository: dict[str, Any] = field(default_factory=dict)
+    last_delivery: tuple[str, dict[str, Any]] | None = None
+
+    async def send(self, event: str, payload: dict[str, Any]) -> int:
+        self.last_delivery = (event, payload)
+        status = await deliver(self.session, self.url, self.secret, event, payload)
+        async with asyncio.timeout(30):
+            await self.app[WORK].join()
+        return status
+
+    async def ci_completed(
+        self,
+        label: str,
+        jobs: dict[str, str],
+        *,
+        branch: str | None = BRANCH,
+        event: str = "check_run",
+    ) -> int:
+        """CI finished for a commit: each job (name -> output summary) becomes a check run."""
+        sha = sha_of(label)
+        runs = [
+            self.fake.add_check_run(
+                REPO,
+                sha,
+                name,
+                conclusion="success",
+                output={"title": "pytest", "summary": text},
+                head_branch=branch,
+            )
+            for name, text in jobs.items()
+        ]
+        if event == "check_suite":
+            payload = check_suite_completed(
+                self.repository, sha=sha, head_branch=branch, installation_id=INSTALLATION_ID
+            )
+        else:
+            payload = check_run_completed(
+                self.repository, runs[-1], installation_id=INSTALLATION_ID, head_branch=branch
+            )
+        return await self.send(event, payload)
+
+    async def redeliver(self) -> int:
+        """Send the last delivery again, as GitHub's "Redeliver" button does."""
+        assert self.last_delivery is not None
+        return await self.send(*self.last_delivery)
+
+    @property
+    def body(self) -> str:
+        return str(self.fake.issue(REPO, ISSUE)["body"])
+
+    @property
+    def comments(self) -> list[str]:
+        return [c["body"] for c in self.fake.comments(REPO, ISSUE)]
+
+    @property
+    def failed_deliveries(self) -> int:
+        return self.app[WORK].failed
+
+    @property
+    def tokens_minted(self) -> int:
+        return self.app[TRACKERS].github.tokens.minted
