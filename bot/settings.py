@@ -6,6 +6,7 @@ and never echoes a secret's value.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8080
     state_dir: Path = Path("./var")
+    github_write_interval: float = 1.0  # seconds between writes per installation (GitHub's guidance)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
             port=_port(env),
             state_dir=Path(env.get("BOT_STATE_DIR", "./var")),
+            github_write_interval=_seconds(env, "GITHUB_WRITE_INTERVAL", default=1.0),
         )
 
 
@@ -55,6 +58,19 @@ def _positive_int(env: Mapping[str, str], name: str, *, required: bool, default:
     if not raw.isdigit() or int(raw) <= 0:
         raise SettingsError(f"{name} must be a positive integer")
     return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise SettingsError(f"{name} must be a number of seconds, 0 or more")
+    return value
 
 
 def _port(env: Mapping[str, str]) -> int:

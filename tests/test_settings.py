@@ -26,6 +26,13 @@ def test_defaults_apply_when_only_the_required_settings_are_given(env: dict[str,
     assert (settings.host, settings.port) == ("0.0.0.0", 8080)
     assert settings.state_dir == Path("./var")
     assert settings.webhook_secret == b"s3cr3t-value"
+    assert settings.github_write_interval == 1.0
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("0", 0.0), ("0.25", 0.25), (" 2 ", 2.0)])
+def test_write_interval_is_read_in_seconds(env: dict[str, str], raw: str, seconds: float) -> None:
+    env["GITHUB_WRITE_INTERVAL"] = raw
+    assert Settings.from_env(env).github_write_interval == seconds
 
 
 def test_private_key_can_come_from_a_file(
@@ -62,6 +69,9 @@ def test_enterprise_api_url_is_kept_without_trailing_slash(env: dict[str, str]) 
         ({"GITHUB_API_URL": "ftp://example.com"}, "GITHUB_API_URL"),
         ({"PORT": "http"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
+        ({"GITHUB_WRITE_INTERVAL": "soon"}, "GITHUB_WRITE_INTERVAL"),
+        ({"GITHUB_WRITE_INTERVAL": "-1"}, "GITHUB_WRITE_INTERVAL"),
+        ({"GITHUB_WRITE_INTERVAL": "nan"}, "GITHUB_WRITE_INTERVAL"),
     ],
 )
 def test_bad_setting_is_named_in_the_error(

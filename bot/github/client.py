@@ -1,21 +1,41 @@
 """The GitHub client the bot uses for one installation, built on gidgethub's transport.
 
-gidgethub builds headers once per logical request; this subclass attaches the installation token on each
-attempt instead, so that after a 401 the retry carries a freshly minted token. Credentials are attached only
-to the configured API origin: a redirect to blob storage (logs, artifacts) must never receive the token.
+gidgethub sends one request per call and nothing more. This subclass makes each call survive GitHub's
+bad moments and respect its limits:
+
+- each attempt has its own timeout, and connection errors, timeouts, 5xx and rate-limit answers (429,
+  403 with no quota left, secondary limits) are retried as ``bot.github.retry`` decides, waiting as GitHub
+  says or backing off with jitter, until the call's time budget runs out (then ``GitHubUnavailable``);
+- a 401 drops the installation token and the call is retried once with a freshly minted one;
+- calls of one installation go through its shared throttle (few in flight, writes spaced);
+- the token is attached on each attempt and only for the configured API origin, and redirects are not
+  followed, so blob storage (logs, artifacts) a redirect points to never receives it;
+- every exchange is counted by operation and outcome in ``GitHubApp.calls``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import cachetools
-from gidgethub import HTTPException
+from gidgethub import GitHubBroken, sansio
 from gidgethub.aiohttp import GitHubAPI
+
+from bot.github.retry import Failure, GiveUp, RetryPolicy, failure_of_answer, failure_of_transport, next_step
+from bot.github.throttle import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_WRITE_INTERVAL,
+    Clock,
+    InstallationThrottle,
+    PausedBeyondDeadline,
+)
+from bot.metrics import CallCounts
 
 if TYPE_CHECKING:
     from bot.github.auth import InstallationTokens
@@ -25,11 +45,37 @@ log = logging.getLogger(__name__)
 USER_AGENT = "issue-status-bot"
 # Responses kept for conditional requests, per installation (304 answers cost no rate limit).
 ETAG_CACHE_ENTRIES = 512
+MINT_OPERATION = "POST /app/installations/{installation_id}/access_tokens"
 
 
 def origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
+
+
+def operation_name(method: str, url: str, base_url: str) -> str:
+    """``GET /repos/{owner}/{repo}/issues/{number}`` from the template a caller passed (query dropped)."""
+    path = url.removeprefix(base_url.rstrip("/"))
+    return f"{method.upper()} {path.split('{?', 1)[0].split('?', 1)[0]}"
+
+
+class GitHubUnavailable(Exception):
+    """GitHub did not give a final answer within the call's budget; ``reason`` says what went wrong."""
+
+    def __init__(self, operation: str, reason: str, *, attempts: int) -> None:
+        super().__init__(f"{operation}: {reason}")
+        self.operation = operation
+        self.reason = reason
+        self.attempts = attempts
+
+
+@dataclass
+class Installation:
+    """What every client acting for one installation shares."""
+
+    id: int
+    etags: cachetools.LRUCache[str, Any]
+    throttle: InstallationThrottle
 
 
 class InstallationClient(GitHubAPI):
@@ -39,41 +85,145 @@ class InstallationClient(GitHubAPI):
         self,
         session: aiohttp.ClientSession,
         tokens: InstallationTokens,
-        installation_id: int,
+        installation: Installation,
         *,
         base_url: str,
-        cache: cachetools.LRUCache[str, Any],
+        calls: CallCounts,
+        policy: RetryPolicy,
+        clock: Clock,
     ) -> None:
-        super().__init__(session, USER_AGENT, cache=cache, base_url=base_url)
-        self.installation_id = installation_id
+        super().__init__(session, USER_AGENT, cache=installation.etags, base_url=base_url)
+        self.installation_id = installation.id
+        self.policy = policy
         self._tokens = tokens
+        self._throttle = installation.throttle
+        self._calls = calls
+        self._clock = clock
         self._api_origin = origin(base_url)
         self._last_token: str | None = None
+        # (method, path) -> operation, so later pages of a list count under the template of the first.
+        self._operations: dict[tuple[str, str], str] = {}
+
+    async def _make_request(
+        self, method: str, url: str, url_vars: Mapping[str, Any] | None, *args: Any, **kwargs: Any
+    ) -> tuple[bytes, str | None, int]:
+        filled = urlsplit(sansio.format_url(url, url_vars, base_url=self.base_url)).path
+        self._operations.setdefault((method, filled), operation_name(method, url, self.base_url))
+        return await super()._make_request(method, url, url_vars, *args, **kwargs)
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, Mapping[str, str], bytes]:
-        headers = dict(headers)
+        """GitHub's final answer to one call, after as many attempts as the policy allows."""
+        operation = self._operation_of(method, url)
+        last: list[Failure] = []
+        try:
+            async with asyncio.timeout(self.policy.budget):
+                return await self._attempts(method, url, headers, body, operation, last)
+        except TimeoutError:
+            # A safety net: waits for a turn or a rate-limit pause also count against the budget.
+            cause = last[-1].reason if last else "waiting for its turn"
+            reason = f"no final answer within the {self.policy.budget:g} s budget (last: {cause})"
+            self._give_up(operation, reason)
+            raise GitHubUnavailable(operation, reason, attempts=len(last)) from None
+
+    async def _attempts(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        operation: str,
+        failures: list[Failure],
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        started = self._clock.monotonic()
+        deadline = started + self.policy.budget
+        reminted = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with (
+                    self._throttle.slot(method, deadline=deadline),
+                    asyncio.timeout(self.policy.attempt_timeout),
+                ):
+                    status, answer_headers, answer_body = await self._exchange(
+                        method, url, headers, body, operation
+                    )
+            except PausedBeyondDeadline as paused:
+                reason = (
+                    f"the installation is rate limited for another {paused.seconds:.0f} s, "
+                    f"beyond the {self.policy.budget:g} s budget"
+                )
+                self._give_up(operation, reason)
+                raise GitHubUnavailable(operation, reason, attempts=attempt - 1) from None
+            except (aiohttp.ClientError, TimeoutError) as error:
+                failure = failure_of_transport(error, attempt_timeout=self.policy.attempt_timeout)
+                self._calls.record(operation, failure.outcome)
+            except GitHubBroken as broken:
+                # Only minting the token deciphers an answer inside an attempt; the call itself was not sent.
+                status = int(broken.status_code)
+                failure = Failure(status, f"minting a token: GitHub answered {status}", post_safe=True)
+                self._calls.record(MINT_OPERATION, status)
+            else:
+                api = origin(url) == self._api_origin
+                if status == 401 and api and not reminted and self._last_token is not None:
+                    # The token expired or was revoked: mint another and try once more.
+                    log.info("GitHub answered 401 to %s; minting a new token", operation)
+                    self._tokens.invalidate(self.installation_id, self._last_token)
+                    reminted = True
+                    continue
+                answer = failure_of_answer(status, answer_headers, answer_body, now=self._clock.wall())
+                if answer is None:
+                    return status, answer_headers, answer_body
+                failure = answer
+                if failure.wait is not None:
+                    self._throttle.pause(failure.wait)
+            failures.append(failure)
+            elapsed = self._clock.monotonic() - started
+            step = next_step(self.policy, method=method, failure=failure, attempt=attempt, elapsed=elapsed)
+            if isinstance(step, GiveUp):
+                self._give_up(operation, step.reason)
+                raise GitHubUnavailable(operation, step.reason, attempts=attempt)
+            log.info("retrying %s in %.2f s: %s", operation, step.delay, failure.reason)
+            await self._clock.sleep(step.delay)
+
+    async def _exchange(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, operation: str
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt. Credentials go to the API origin only; redirects are not followed (gidgethub
+        raises ``RedirectionException``), so where a log or archive is fetched from stays the caller's
+        explicit choice."""
+        sent = dict(headers)
+        sent.pop("authorization", None)
         if origin(url) == self._api_origin:
             self._last_token = await self._tokens.token_for(self.installation_id)
-            headers["authorization"] = f"token {self._last_token}"
-        else:
-            headers.pop("authorization", None)
-        return await super()._request(method, url, headers, body)
+            sent["authorization"] = f"token {self._last_token}"
+        async with self._session.request(
+            method, url, headers=sent, data=body, allow_redirects=False
+        ) as response:
+            answer = response.status, response.headers, await response.read()
+        self._calls.record(operation, answer[0])
+        return answer
 
-    async def handle_rate_limit_error(
-        self, *, method: str, url: str, exception: HTTPException, attempt: int
-    ) -> bool:
-        """Retry once after a 401: the token expired or was revoked, so mint another."""
-        if exception.status_code == 401 and attempt == 1 and self._last_token is not None:
-            log.info("GitHub answered 401 to %s %s; minting a new token", method, url)
-            self._tokens.invalidate(self.installation_id, self._last_token)
-            return True
-        return False
+    def _give_up(self, operation: str, reason: str) -> None:
+        log.warning("gave up on %s for installation %s: %s", operation, self.installation_id, reason)
+
+    def _operation_of(self, method: str, url: str) -> str:
+        if origin(url) != self._api_origin:
+            scheme, host = origin(url)
+            return f"{method} {scheme}://{host}"
+        path = urlsplit(url).path
+        return self._operations.get((method, path)) or operation_name(method, path, "")
 
 
 class GitHubApp:
-    """The App's view of GitHub: one shared HTTP session, tokens, and a client per installation."""
+    """The App's view of GitHub: one shared HTTP session, tokens, and a client per installation.
+
+    Per installation it keeps the ETag cache (keyed by URL alone, a shared cache could serve one
+    installation an answer fetched with another's permissions) and the throttle, so that every client
+    created for the installation shares both.
+    """
 
     def __init__(
         self,
@@ -81,22 +231,41 @@ class GitHubApp:
         tokens: InstallationTokens,
         *,
         api_url: str,
+        policy: RetryPolicy | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
+        clock: Clock | None = None,
         max_installations: int = 1024,
     ) -> None:
         self.session = session
         self.tokens = tokens
         self.api_url = api_url
-        # One ETag cache per installation: keyed by URL alone, a shared cache could serve one
-        # installation an answer fetched with another's permissions.
-        self._etag_caches: cachetools.LRUCache[int, cachetools.LRUCache[str, Any]] = cachetools.LRUCache(
+        self.policy = policy or RetryPolicy()
+        self.max_in_flight = max_in_flight
+        self.write_interval = write_interval
+        self.clock = clock or Clock()
+        self.calls = CallCounts()
+        self._installations: cachetools.LRUCache[int, Installation] = cachetools.LRUCache(
             maxsize=max_installations
         )
 
+    def installation(self, installation_id: int) -> Installation:
+        shared = self._installations.get(installation_id)
+        if shared is None:
+            throttle = InstallationThrottle(
+                max_in_flight=self.max_in_flight, write_interval=self.write_interval, clock=self.clock
+            )
+            shared = Installation(installation_id, cachetools.LRUCache(maxsize=ETAG_CACHE_ENTRIES), throttle)
+            self._installations[installation_id] = shared
+        return shared
+
     def client(self, installation_id: int) -> InstallationClient:
-        cache = self._etag_caches.get(installation_id)
-        if cache is None:
-            cache = cachetools.LRUCache(maxsize=ETAG_CACHE_ENTRIES)
-            self._etag_caches[installation_id] = cache
         return InstallationClient(
-            self.session, self.tokens, installation_id, base_url=self.api_url, cache=cache
+            self.session,
+            self.tokens,
+            self.installation(installation_id),
+            base_url=self.api_url,
+            calls=self.calls,
+            policy=self.policy,
+            clock=self.clock,
         )
