@@ -1,14 +1,18 @@
-"""The ``issue-status-bot`` command: ``serve`` runs the App, ``demo`` replays the canonical story."""
+"""The ``issue-status-bot`` command: ``serve`` runs the App, ``demo`` replays the canonical story,
+``deliveries`` inspects and retries journalled webhook deliveries."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
+from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
 from bot.settings import Settings, SettingsError
 
 EXIT_BAD_SETTINGS = 2
@@ -46,10 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the webhook server (settings from the environment)")
     commands.add_parser("demo", help="replay the canonical story against an embedded fake GitHub")
+    add_deliveries_commands(commands)
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
     if args.command == "serve":
         return serve()
+    if args.command == "deliveries":
+        return run_deliveries_command(args, Path(os.environ.get("BOT_STATE_DIR", "./var")))
     return demo()
 
 

@@ -1,0 +1,106 @@
+"""What the journal stores and promises, independent of where it stores it.
+
+The server and the workers speak only to ``Journal``, so a networked queue can replace SQLite when one
+machine is not enough; the retry schedule is a pure function so every implementation backs off alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
+
+DeliveryStatus = Literal["pending", "done", "failed", "dead"]
+STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+# What the operator can send back to the workers with ``deliveries retry``.
+RETRYABLE: frozenset[DeliveryStatus] = frozenset({"failed", "dead"})
+
+# GitHub lets an App redeliver a delivery for 3 days, and a redelivery keeps its X-GitHub-Delivery id:
+# forgetting an id sooner would process that delivery twice.
+REDELIVERY_WINDOW_SECONDS = 72 * 3600
+
+
+class JournalError(Exception):
+    """The journal cannot do what was asked (closed, unknown delivery, unreadable file)."""
+
+
+class UnknownDelivery(JournalError, KeyError):
+    """No entry has this delivery id (never recorded, or pruned after the redelivery window)."""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One webhook delivery as received, and how far its processing got."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    payload: bytes  # the raw JSON body, byte for byte as GitHub sent it
+    received_at: float
+    status: DeliveryStatus
+    attempts: int  # failed processing attempts so far
+    next_attempt_at: float
+    last_error: str | None
+    key: str | None  # deliveries with the same key are processed one at a time, in order
+
+    def describe(self) -> str:
+        """A log-friendly name: ``check_run.completed (delivery 72d3...)``."""
+        kind = f"{self.event}.{self.action}" if self.action else self.event
+        return f"{kind} (delivery {self.delivery_id})"
+
+
+class Journal(Protocol):
+    """Durable intake: a delivery is acknowledged to GitHub only once ``record`` has returned."""
+
+    async def record(
+        self, delivery_id: str, event: str, action: str | None, payload: bytes, key: str | None
+    ) -> bool:
+        """True if newly recorded (durable when this returns); False for a known id (a redelivery)."""
+        ...
+
+    async def claim(self, limit: int, now: float, *, per_key: int = 1) -> list[JournalEntry]:
+        """Ready entries, oldest first, now in progress in this process.
+
+        An entry is ready when pending, or failed with ``next_attempt_at <= now``. A key's entries come
+        out in arrival order, at most ``per_key`` of them per call (more lets the caller coalesce a
+        burst), never behind an earlier entry of the key that is not ready, and not at all while the key
+        has an entry in progress. Claims are released by ``complete`` or ``fail``.
+        """
+        ...
+
+    async def complete(self, delivery_id: str) -> None:
+        """The delivery's effects are written: it is done."""
+        ...
+
+    async def fail(self, delivery_id: str, error: str, now: float) -> JournalEntry:
+        """Schedule a retry with backoff, or park the entry as dead once its attempts are used up."""
+        ...
+
+    async def retry(self, delivery_id: str) -> bool:
+        """Operator's retry: a failed or dead entry is pending again now, with a fresh attempt budget."""
+        ...
+
+    async def get(self, delivery_id: str) -> JournalEntry | None: ...
+
+    async def list(self, status: DeliveryStatus | None = None, limit: int = 50) -> list[JournalEntry]:
+        """Newest first."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """Entries per status, plus ``in_progress`` (claimed by this process), for /healthz."""
+        ...
+
+    async def prune(self, now: float, keep_seconds: float = REDELIVERY_WINDOW_SECONDS) -> int:
+        """Forget done entries received more than ``keep_seconds`` ago; never pending, failed or dead."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def backoff_delay(attempts: int, *, base: float, cap: float, jitter: float) -> float:
+    """Seconds to wait after the ``attempts``-th failure: exponential, capped, then jittered.
+
+    ``jitter`` is a draw from [0, 1); the delay lands in [half, all] of the exponential step, so retries of
+    a burst that failed together (GitHub down for a minute) spread out instead of returning as one burst.
+    """
+    step = min(cap, base * 2.0 ** (attempts - 1))
+    return step * (0.5 + 0.5 * jitter)

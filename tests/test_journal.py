@@ -1,0 +1,461 @@
+"""The journal keeps every acknowledged delivery, once, through crashes, and hands work out in order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
+from bot.journal import JOURNAL_FILENAME, JournalEntry, JournalError, SQLiteJournal, UnknownDelivery
+from bot.journal.model import backoff_delay
+from bot.journal.sqlite import SCHEMA_VERSION
+
+REPO_ROOT = Path(__file__).parents[1]
+PAYLOAD = (REPO_ROOT / "bot/testing/payloads/check_run.completed.json").read_bytes()
+T0 = 1_700_000_000.0
+HOURS = 3600.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def journal(tmp_path: Path, clock: Clock) -> AsyncIterator[SQLiteJournal]:
+    opened = SQLiteJournal(tmp_path / JOURNAL_FILENAME, max_attempts=3, clock=clock, jitter=lambda: 0.0)
+    yield opened
+    await opened.close()
+
+
+async def record(journal: SQLiteJournal, delivery_id: str, key: str | None = "octo/repo#2") -> bool:
+    return await journal.record(delivery_id, "check_run", "completed", PAYLOAD, key)
+
+
+def ids(entries: list[JournalEntry]) -> list[str]:
+    return [entry.delivery_id for entry in entries]
+
+
+# Recording
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["zlib", "raw"])
+async def test_a_recorded_delivery_reads_back_byte_for_byte_as_pending(
+    tmp_path: Path, compress: bool
+) -> None:
+    journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME, compress_payloads=compress, clock=lambda: T0)
+    assert await journal.record("d-1", "check_run", "completed", PAYLOAD, "octo/repo#2") is True
+    assert await journal.get("d-1") == JournalEntry(
+        delivery_id="d-1",
+        event="check_run",
+        action="completed",
+        payload=PAYLOAD,
+        received_at=T0,
+        status="pending",
+        attempts=0,
+        next_attempt_at=T0,
+        last_error=None,
+        key="octo/repo#2",
+    )
+    await journal.close()
+
+
+async def test_a_redelivery_with_a_known_id_is_reported_as_duplicate(journal: SQLiteJournal) -> None:
+    assert await record(journal, "d-1") is True
+    assert await record(journal, "d-1") is False
+    assert await journal.counts() == {"pending": 1, "done": 0, "failed": 0, "dead": 0, "in_progress": 0}
+
+
+async def test_duplicates_racing_in_one_batch_are_recorded_once(journal: SQLiteJournal) -> None:
+    outcomes = await asyncio.gather(*(record(journal, "d-1") for _ in range(5)))
+    assert sorted(outcomes) == [False, False, False, False, True]
+
+
+async def test_200_concurrent_records_share_few_commits_and_all_survive_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / JOURNAL_FILENAME
+    journal = SQLiteJournal(path)
+    outcomes = await asyncio.gather(*(record(journal, f"d-{n}") for n in range(200)))
+    assert all(outcomes)
+    assert journal.commits <= 20
+    await journal.close()
+
+    reopened = SQLiteJournal(path)
+    assert len(await reopened.list(limit=1000)) == 200
+    assert all([await reopened.get(f"d-{n}") is not None for n in range(200)])
+    await reopened.close()
+
+
+async def test_a_failed_commit_fails_every_caller_in_its_batch_and_persists_none_of_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / JOURNAL_FILENAME
+    SQLiteJournal(path)  # creates the schema; the connection closes with the writer thread below
+    with sqlite3.connect(path) as setup:  # a write that SQLite refuses, like a full disk would
+        setup.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries WHEN NEW.delivery_id = 'poison'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    journal = SQLiteJournal(path)
+    outcomes = await asyncio.gather(
+        *(record(journal, delivery_id) for delivery_id in ["a", "b", "poison", "c", "d"]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[2], JournalError)
+    for delivery_id, outcome in zip(["a", "b", "poison", "c", "d"], outcomes, strict=True):
+        assert outcome is True or isinstance(outcome, JournalError)
+        assert (await journal.get(delivery_id) is not None) == (outcome is True)
+    assert await record(journal, "after") is True
+    await journal.close()
+
+
+def test_acknowledged_records_survive_kill_9_of_the_recording_process(tmp_path: Path) -> None:
+    path = tmp_path / JOURNAL_FILENAME
+    with subprocess.Popen(
+        [sys.executable, "-c", RECORDING_CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    ) as child:
+        assert child.stdout is not None
+        acknowledged: list[str] = []
+        while len(acknowledged) < 500 and (line := child.stdout.readline()):
+            acknowledged.append(line.decode().strip())
+        os.kill(child.pid, signal.SIGKILL)
+        rest = child.stdout.read()  # what the child printed before it died
+    assert child.returncode == -signal.SIGKILL
+    # A line cut short by the kill was never fully printed, so it was not acknowledged.
+    acknowledged += [line.decode() for line in rest.split(b"\n")[:-1]]
+    assert len(acknowledged) >= 500
+
+    async def missing() -> list[str]:
+        journal = SQLiteJournal(path)
+        absent = [delivery_id for delivery_id in acknowledged if await journal.get(delivery_id) is None]
+        await journal.close()
+        return absent
+
+    assert asyncio.run(missing()) == []
+
+
+# Prints an id only once `record` returned for it, from 8 concurrent receivers, until killed.
+RECORDING_CHILD = """
+import asyncio, sys
+from pathlib import Path
+from bot.journal import SQLiteJournal
+
+async def main():
+    journal = SQLiteJournal(Path(sys.argv[1]))
+    async def receiver(n):
+        for i in range(1_000_000):
+            await journal.record(f"{n}-{i}", "check_run", "completed", b'{"action": "completed"}', None)
+            print(f"{n}-{i}", flush=True)
+    await asyncio.gather(*(receiver(n) for n in range(8)))
+
+asyncio.run(main())
+"""
+
+
+# Claiming
+
+
+async def test_claims_come_oldest_first_with_one_entry_per_key(journal: SQLiteJournal) -> None:
+    for delivery_id, key in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("x", None), ("b2", "B"), ("y", None)]:
+        await record(journal, delivery_id, key)
+    assert ids(await journal.claim(10, T0)) == ["a1", "b1", "x", "y"]
+
+
+async def test_a_key_with_an_entry_in_progress_is_not_claimed_until_released(journal: SQLiteJournal) -> None:
+    for delivery_id in ["a1", "a2", "a3"]:
+        await record(journal, delivery_id, "A")
+    assert ids(await journal.claim(10, T0)) == ["a1"]
+    assert await journal.claim(10, T0) == []
+    await journal.complete("a1")
+    assert ids(await journal.claim(10, T0)) == ["a2"]
+    await journal.fail("a2", "GitHub answered 502", T0)
+    assert ids(await journal.claim(10, T0)) == []  # a2 waits for its backoff and a3 must not overtake it
+
+
+async def test_per_key_hands_out_a_burst_of_one_key_in_order_for_coalescing(journal: SQLiteJournal) -> None:
+    for delivery_id, key in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("a3", "A")]:
+        await record(journal, delivery_id, key)
+    assert ids(await journal.claim(10, T0, per_key=20)) == ["a1", "b1", "a2", "a3"]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+async def test_claim_hands_out_at_most_limit_entries(journal: SQLiteJournal, limit: int) -> None:
+    for n in range(5):
+        await record(journal, f"d-{n}", key=None)
+    assert ids(await journal.claim(limit, T0)) == [f"d-{n}" for n in range(limit)]
+
+
+async def test_entries_in_progress_when_the_process_stopped_are_claimed_again_after_reopen(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / JOURNAL_FILENAME
+    journal = SQLiteJournal(path, clock=clock, jitter=lambda: 0.0)
+    for delivery_id, key in [("a1", "A"), ("b1", "B"), ("c1", "C")]:
+        await record(journal, delivery_id, key)
+    await journal.complete("c1")
+    await journal.fail("b1", "timeout", T0 - 10)
+    assert ids(await journal.claim(10, T0)) == ["a1", "b1"]
+    assert (await journal.counts())["in_progress"] == 2
+    await journal.close()  # no complete(): as if the worker died mid-way
+
+    reopened = SQLiteJournal(path)
+    assert [(e.delivery_id, e.status) for e in await reopened.claim(10, T0)] == [
+        ("a1", "pending"),
+        ("b1", "failed"),
+    ]
+    await reopened.close()
+
+
+# Failing, retrying, pruning
+
+
+@pytest.mark.parametrize(
+    ("attempts", "jitter", "expected"),
+    [(1, 0.0, 1.0), (1, 0.999, 1.999), (2, 0.0, 2.0), (3, 0.5, 6.0), (10, 0.0, 300.0), (10, 1.0, 600.0)],
+)
+def test_backoff_doubles_per_attempt_up_to_the_cap_and_jitters_within_the_upper_half(
+    attempts: int, jitter: float, expected: float
+) -> None:
+    assert backoff_delay(attempts, base=2.0, cap=600.0, jitter=jitter) == pytest.approx(expected)
+
+
+async def test_a_failing_delivery_backs_off_then_is_parked_dead_with_its_reason(
+    journal: SQLiteJournal,
+) -> None:
+    await record(journal, "d-1")
+    await journal.claim(1, T0)
+    first = await journal.fail("d-1", "GitHub answered 502", T0)
+    assert (first.status, first.attempts, first.next_attempt_at) == ("failed", 1, T0 + 1.0)
+    assert await journal.claim(1, T0 + 0.9) == []
+    assert ids(await journal.claim(1, T0 + 1.0)) == ["d-1"]
+
+    second = await journal.fail("d-1", "GitHub answered 502", T0 + 1.0)
+    assert (second.status, second.attempts, second.next_attempt_at) == ("failed", 2, T0 + 3.0)
+    await journal.claim(1, T0 + 3.0)
+    third = await journal.fail("d-1", "tracker config is invalid: rules[0].when", T0 + 3.0)
+    assert (third.status, third.attempts, third.last_error) == (
+        "dead",
+        3,
+        "tracker config is invalid: rules[0].when",
+    )
+    assert await journal.claim(1, T0 + 10 * HOURS) == []
+    assert await journal.counts() == {"pending": 0, "done": 0, "failed": 0, "dead": 1, "in_progress": 0}
+
+
+async def test_a_dead_delivery_no_longer_holds_back_its_key(journal: SQLiteJournal) -> None:
+    await record(journal, "a1", "A")
+    await record(journal, "a2", "A")
+    for attempt in range(3):
+        await journal.claim(1, T0 + attempt * HOURS)
+        await journal.fail("a1", "boom", T0 + attempt * HOURS)
+    assert ids(await journal.claim(10, T0 + 3 * HOURS)) == ["a2"]
+
+
+async def test_retry_sends_a_dead_delivery_back_with_a_fresh_budget(journal: SQLiteJournal) -> None:
+    await record(journal, "d-1")
+    for _ in range(3):
+        await journal.fail("d-1", "boom", T0)
+    assert await journal.retry("d-1") is True
+    entry = await journal.get("d-1")
+    assert entry is not None
+    assert (entry.status, entry.attempts, entry.last_error) == ("pending", 0, "boom")
+    assert ids(await journal.claim(1, T0)) == ["d-1"]
+
+
+@pytest.mark.parametrize("status", ["pending", "done", "unknown"])
+async def test_retry_refuses_deliveries_that_are_not_failed_or_dead(
+    journal: SQLiteJournal, status: str
+) -> None:
+    if status != "unknown":
+        await record(journal, "d-1")
+    if status == "done":
+        await journal.complete("d-1")
+    assert await journal.retry("d-1") is False
+
+
+@pytest.mark.parametrize("settle", [lambda j: j.complete("nope"), lambda j: j.fail("nope", "boom", T0)])
+async def test_settling_an_unknown_delivery_raises(
+    journal: SQLiteJournal, settle: Callable[[SQLiteJournal], Awaitable[object]]
+) -> None:
+    with pytest.raises(UnknownDelivery):
+        await settle(journal)
+
+
+async def test_prune_keeps_done_ids_for_72_hours_and_never_drops_unfinished_ones(
+    journal: SQLiteJournal, clock: Clock
+) -> None:
+    for delivery_id in ["done", "pending", "failed", "dead"]:
+        await record(journal, delivery_id, key=None)
+    await journal.complete("done")
+    await journal.fail("failed", "boom", T0)
+    for _ in range(3):
+        await journal.fail("dead", "boom", T0)
+
+    assert await journal.prune(T0 + 72 * HOURS - 1) == 0
+    assert await record(journal, "done") is False  # a redelivery on day 3 is still recognised
+    assert await journal.prune(T0 + 30 * 24 * HOURS) == 1
+    assert await journal.get("done") is None
+    assert sorted(ids(await journal.list())) == ["dead", "failed", "pending"]
+
+
+async def test_list_shows_the_newest_first_and_filters_by_status(journal: SQLiteJournal) -> None:
+    for n in range(4):
+        await record(journal, f"d-{n}", key=None)
+    await journal.complete("d-1")
+    assert ids(await journal.list(limit=3)) == ["d-3", "d-2", "d-1"]
+    assert ids(await journal.list("done")) == ["d-1"]
+
+
+# Schema
+
+
+async def test_a_new_journal_is_stamped_with_the_schema_version(journal: SQLiteJournal) -> None:
+    with sqlite3.connect(journal.path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_journal_from_a_newer_bot_is_refused_rather_than_misread(tmp_path: Path) -> None:
+    path = tmp_path / JOURNAL_FILENAME
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(JournalError, match="newer than this bot"):
+        SQLiteJournal(path)
+
+
+# The deliveries command
+
+
+def deliveries(state_dir: Path, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="issue-status-bot")
+    add_deliveries_commands(parser.add_subparsers(dest="command", required=True))
+    return run_deliveries_command(parser.parse_args(["deliveries", *argv]), state_dir)
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    async def fill() -> None:
+        journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME, max_attempts=1, clock=lambda: T0)
+        await journal.record("72d3162e-cc78-11e3-81ab-4c9367dc0958", "check_run", "completed", PAYLOAD, None)
+        await journal.record("dead-1", "check_run", "completed", b'{"action": "completed"}', "octo/repo#2")
+        await journal.fail("dead-1", "GitHub answered 422: Validation Failed", T0)
+        await journal.close()
+
+    asyncio.run(fill())
+    return tmp_path
+
+
+def test_deliveries_list_prints_one_line_per_delivery(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deliveries(state_dir, "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "RECEIVED",
+        "(UTC)",
+        "STATUS",
+        "TRIES",
+        "EVENT",
+        "KEY",
+        "DELIVERY",
+        "LAST",
+        "ERROR",
+    ]
+    assert lines[1].split() == [
+        "2023-11-14",
+        "22:13:20",
+        "dead",
+        "1",
+        "check_run.completed",
+        "octo/repo#2",
+        "dead-1",
+        *["GitHub", "answered", "422:", "Validation", "Failed"],
+    ]
+    assert lines[2].split()[2:] == [
+        "pending",
+        "0",
+        "check_run.completed",
+        "-",
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    ]
+
+
+def test_deliveries_list_filters_by_status(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deliveries(state_dir, "list", "--status", "done") == 0
+    assert capsys.readouterr().out == "no deliveries\n"
+
+
+def test_deliveries_show_prints_state_and_pretty_payload(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deliveries(state_dir, "show", "dead-1") == 0
+    assert capsys.readouterr().out == (
+        "delivery:     dead-1\n"
+        "event:        check_run.completed\n"
+        "key:          octo/repo#2\n"
+        "received:     2023-11-14 22:13:20 UTC\n"
+        "status:       dead\n"
+        "attempts:     1\n"
+        "last error:   GitHub answered 422: Validation Failed\n"
+        "payload:\n"
+        '{\n  "action": "completed"\n}\n'
+    )
+
+
+def test_deliveries_retry_makes_a_dead_delivery_pending(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deliveries(state_dir, "retry", "dead-1") == 0
+    assert deliveries(state_dir, "list", "--status", "pending") == 0
+    assert "dead-1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "nope"], "no delivery nope"),
+        (["retry", "nope"], "no delivery nope"),
+        (
+            ["retry", "72d3162e-cc78-11e3-81ab-4c9367dc0958"],
+            "is pending: only failed or dead ones are retried",
+        ),
+    ],
+)
+def test_deliveries_exits_1_when_there_is_nothing_to_act_on(
+    state_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert deliveries(state_dir, *argv) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_deliveries_exits_1_without_creating_a_journal_where_there_is_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deliveries(tmp_path, "list") == 1
+    assert "no journal at" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["list", "--limit", "0"], ["list", "--status", "stuck"], ["show"], []])
+def test_deliveries_exits_2_on_bad_usage(state_dir: Path, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        deliveries(state_dir, *argv)
+    assert exited.value.code == 2
