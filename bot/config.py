@@ -31,16 +31,18 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 from yaml.constructor import ConstructorError
 from yaml.error import MarkedYAMLError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 from yaml.scanner import ScannerError
+
+from bot.results.counts import TestCounts
 
 CONFIG_PATH = ".github/issue-status.yml"
 
@@ -336,6 +338,37 @@ class ReviewConfig(Section):
     team_reviewers: Annotated[tuple[TeamSlug, ...], BeforeValidator(_list_of("team slugs"))] = ()
 
 
+ResultSourceName = Literal["output", "logs", "junit"]
+
+
+def _distinct(value: object) -> object:
+    if isinstance(value, tuple) and len(set(value)) != len(value):
+        raise _refuse(f"each entry may appear once, got {show(list(value))}")
+    return value
+
+
+class ResultsConfig(Section):
+    """Where a commit's test results are read, and how its jobs add up."""
+
+    # Tried in this order for each job; "junit" reads the workflow run's test-result artifacts.
+    sources: Annotated[
+        tuple[ResultSourceName, ...],
+        BeforeValidator(_list_of("result sources", at_least_one="use output, logs and/or junit")),
+        AfterValidator(_distinct),
+    ] = ("output", "logs", "junit")
+    artifacts: Annotated[
+        tuple[Glob, ...], BeforeValidator(_list_of("artifact name globs", at_least_one="or drop junit"))
+    ] = ("*test*results*", "*junit*")
+    # "sum": the commit's counts are the sum of its jobs; "worst": those of its worst job.
+    aggregate: Literal["sum", "worst"] = "sum"
+
+
+class PassRateConfig(Section):
+    """How the pass rate treats skipped tests: left out (default) or counted as not passed."""
+
+    skipped: Literal["exclude", "include"] = "exclude"
+
+
 class TrackerConfig(Section):
     """One tracking issue and the CI results that update it."""
 
@@ -348,6 +381,12 @@ class TrackerConfig(Section):
     baseline: BaselineRate = None  # None: the first run the bot records
     checklist_line: Text = DEFAULT_CHECKLIST_LINE
     review: ReviewConfig = ReviewConfig()
+    results: ResultsConfig = ResultsConfig()
+    pass_rate: PassRateConfig = PassRateConfig()
+
+    def rate_of(self, counts: TestCounts) -> float | None:
+        """The pass rate of ``counts`` under this tracker's policy for skipped tests."""
+        return counts.rate(include_skipped=self.pass_rate.skipped == "include")
 
     def matches_check(self, check_name: str) -> bool:
         """Whether a check run's results count for this tracker (globs are case-sensitive)."""
@@ -617,7 +656,10 @@ def _explain(error: ErrorDetails) -> ConfigProblem:
         return ConfigProblem(_path(loc), f"required key {show(loc[-1])} is missing")
     if kind == "config":
         return ConfigProblem(_path(loc), error["msg"])
-    expected = _EXPECTED.get(kind, "a different value")
+    if kind == "literal_error":
+        expected = f"one of {error.get('ctx', {}).get('expected', 'the documented values')}"
+    else:
+        expected = _EXPECTED.get(kind, "a different value")
     hint = _quote_hint(value) if kind == "string_type" else ""
     return ConfigProblem(_path(loc), f"expected {expected}, got {show(value)}{hint}")
 

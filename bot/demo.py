@@ -100,6 +100,7 @@ async def replay(out: TextIO = sys.stdout) -> bool:
         api_url=fake.url,
         host="127.0.0.1",
         port=0,
+        github_write_interval=0,  # the story replays in seconds, not minutes
     )
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)

@@ -16,8 +16,10 @@ from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
 from bot.github.auth import InstallationTokens
+from bot.github.blobs import BlobReader
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
+from bot.results.commit import result_collector
 from bot.settings import Settings
 from bot.tracker import TrackerService
 from bot.webhook import MAX_PAYLOAD_BYTES, Delivery, DeliveryRejected, parse_delivery
@@ -65,6 +67,7 @@ class BackgroundWork:
 SETTINGS = web.AppKey("settings", Settings)
 WORK = web.AppKey("work", BackgroundWork)
 TRACKERS = web.AppKey("trackers", TrackerService)
+GITHUB = web.AppKey("github", GitHubApp)
 ROUTER = web.AppKey("router", Router)
 
 
@@ -109,6 +112,7 @@ async def healthz(request: web.Request) -> web.Response:
             "in_flight": work.in_flight,
             "processed": work.processed,
             "failed": work.failed,
+            "github_calls": request.app[GITHUB].calls.as_json(),
         }
     )
 
@@ -134,8 +138,12 @@ async def _github_session(app: web.Application) -> AsyncIterator[None]:
             app_id=settings.app_id,
             private_key_pem=settings.private_key_pem,
         )
-        github = GitHubApp(session, tokens, api_url=settings.api_url)
-        app[TRACKERS] = TrackerService(github, state_secret=settings.webhook_secret)
+        github = GitHubApp(
+            session, tokens, api_url=settings.api_url, write_interval=settings.github_write_interval
+        )
+        app[GITHUB] = github
+        results = result_collector(BlobReader(session))
+        app[TRACKERS] = TrackerService(github, results, state_secret=settings.webhook_secret)
         yield
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):

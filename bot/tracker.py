@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +27,11 @@ from bot.config import (
 )
 from bot.github.client import GitHubApp
 from bot.github.repository import RepoFile, Repository
-from bot.results.sources import DEFAULT_SOURCES, ResultSource, commit_results
+from bot.results.commit import CommitResults, ResultCollector
 from bot.tracking.body import find_checklist_item, replace_block, set_checklist_item, split_body
 from bot.tracking.render import render, render_status_block
 from bot.tracking.state import RunRecord, StateCodec
-from bot.tracking.status import StatusReport, assess
+from bot.tracking.status import StatusReport, assess, latest
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +69,13 @@ class TrackerService:
     def __init__(
         self,
         github: GitHubApp,
+        results: ResultCollector,
         *,
         state_secret: bytes,
-        sources: Sequence[ResultSource] = DEFAULT_SOURCES,
     ) -> None:
         self.github = github
+        self.results = results
         self.codec = StateCodec(state_secret)
-        self.sources = tuple(sources)
         self._locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -145,8 +144,9 @@ class TrackerService:
 
     async def update_tracker(self, repo: Repository, tracker: TrackerConfig, event: CommitEvent) -> None:
         where = f"{repo.full_name}#{tracker.issue}"
-        results = await commit_results(repo, event.sha, tracker.checks, self.sources)
-        if results is None or results.counts.pass_rate is None:
+        results = await self.results.collect(repo, event.sha, tracker)
+        counted = results.counts is not None and tracker.rate_of(results.counts) is not None
+        if not counted and not results.unavailable:
             log.info("%s: commit %s has no test results yet", where, event.sha[:7])
             return
         issue = await repo.issue(tracker.issue)
@@ -155,27 +155,32 @@ class TrackerService:
             return
 
         before = self.codec.decode(split_body(issue.body).block, where)
-        run = RunRecord(sha=event.sha, counts=results.counts, completed_at=results.completed_at)
-        after, report = assess(before, run, tracker)
-        log.info(
-            "%s: commit %s at %.1f%% (%d jobs), gate %s",
-            where,
-            event.sha[:7],
-            (report.rate or 0) * 100,
-            len(results.jobs),
-            "met" if report.gate_met else "not met",
-        )
-        if report.gate_newly_met:
-            await self.hand_over(repo, tracker, report, event)
+        after, report = before, latest(before, tracker)
+        if counted:
+            after, report = assess(before, _run_record(results), tracker)
+            log.info(
+                "%s: commit %s at %.1f%% (%d results, %s), gate %s",
+                where,
+                event.sha[:7],
+                (report.rate or 0) * 100,
+                len(results.jobs),
+                "provisional" if results.provisional else "final",
+                "met" if report.gate_met else "not met",
+            )
+            if report.gate_newly_met:
+                await self.hand_over(repo, tracker, report, event)
 
         block = render_status_block(
             report,
             state_marker=self.codec.encode(after, where),
             commit_url=commit_url(event),
             checklist_line_found=find_checklist_item(issue.body, tracker.checklist_line) is not None,
+            unavailable=results.unavailable,
+            evaluated_sha=event.sha,
         )
         body = replace_block(issue.body, block)
-        body, _ = set_checklist_item(body, tracker.checklist_line, report.gate_met)
+        if report is not None:
+            body, _ = set_checklist_item(body, tracker.checklist_line, report.gate_met)
         if body == issue.body:
             return
         if len(body) > MAX_BODY_CHARS:
@@ -236,6 +241,16 @@ class TrackerService:
             except BadRequest as exc:
                 failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")
         return Handover(mentions if requested else (), tuple(requested), (), tuple(failures))
+
+
+def _run_record(results: CommitResults) -> RunRecord:
+    assert results.counts is not None
+    return RunRecord(
+        sha=results.sha,
+        counts=results.counts,
+        completed_at=results.completed_at,
+        provisional=results.provisional,
+    )
 
 
 def _is_head_of(pr: dict[str, Any], event: CommitEvent, repo: Repository) -> bool:

@@ -47,6 +47,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
     ("GET", "/repos/{owner}/{repo}/pulls"),
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"),
+    ("GET", "/repos/{owner}/{repo}/actions/runs"),
     ("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"),
     ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"),
     ("GET", "/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"),

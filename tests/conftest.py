@@ -97,6 +97,7 @@ async def bot(
         private_key_pem=private_key_pem,
         webhook_secret=WEBHOOK_SECRET,
         api_url=github.url,
+        github_write_interval=0,
     )
     app = create_app(settings)
     server = await aiohttp_server(app)

@@ -10,8 +10,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.github.repository import Repository
+from bot.results.commit import CommitResults
 from bot.server import TRACKERS, WORK
-from bot.testing.deliveries import check_run_completed, check_suite_completed, deliver
+from bot.testing.deliveries import (
+    check_run_completed,
+    check_suite_completed,
+    deliver,
+    workflow_run_completed,
+)
 from bot.testing.fake_github import FakeGitHub
 
 REPO = "platform-wrapper/backend"
@@ -52,8 +59,10 @@ class BotHarness:
         *,
         branch: str | None = BRANCH,
         event: str = "check_run",
+        app_slug: str = "github-actions",
     ) -> int:
-        """CI finished for a commit: each job (name -> output summary) becomes a check run."""
+        """CI finished for a commit: each job (name -> output summary) becomes a check run; an empty
+        summary leaves the output null, as GitHub Actions does."""
         sha = sha_of(label)
         runs = [
             self.fake.add_check_run(
@@ -61,8 +70,9 @@ class BotHarness:
                 sha,
                 name,
                 conclusion="success",
-                output={"title": "pytest", "summary": text},
+                output={"title": "pytest", "summary": text} if text else None,
                 head_branch=branch,
+                app_slug=app_slug,
             )
             for name, text in jobs.items()
         ]
@@ -76,10 +86,51 @@ class BotHarness:
             )
         return await self.send(event, payload)
 
+    def workflow(
+        self,
+        label: str,
+        jobs: dict[str, bytes | str],
+        *,
+        artifacts: dict[str, bytes] | None = None,
+        running: bool = False,
+        branch: str = BRANCH,
+    ) -> dict[str, Any]:
+        """A GitHub Actions workflow run on a commit: each job (name -> log) becomes a check run with
+        empty output and that log; artifacts (name -> zip bytes) are uploaded to the run."""
+        sha = sha_of(label)
+        run = self.fake.add_workflow_run(
+            REPO, sha, head_branch=branch, status="in_progress" if running else "completed"
+        )
+        for name, log in jobs.items():
+            check_run = self.fake.add_check_run(
+                REPO,
+                sha,
+                name,
+                conclusion="success",
+                head_branch=branch,
+                check_suite_id=run["check_suite_id"],
+            )
+            self.fake.add_job_log(REPO, check_run["id"], log)
+        for name, archive in (artifacts or {}).items():
+            self.fake.add_artifact(REPO, run["id"], name, archive)
+        return run
+
+    async def workflow_completed(self, run: dict[str, Any]) -> int:
+        payload = workflow_run_completed(self.repository, run, installation_id=INSTALLATION_ID)
+        return await self.send("workflow_run", payload)
+
     async def redeliver(self) -> int:
         """Send the last delivery again, as GitHub's "Redeliver" button does."""
         assert self.last_delivery is not None
         return await self.send(*self.last_delivery)
+
+    async def app_results(self, label: str) -> CommitResults:
+        """What the bot's collector computes for a commit, through the same HTTP path."""
+        trackers = self.app[TRACKERS]
+        repo = Repository(trackers.github.client(INSTALLATION_ID), REPO)
+        config = await trackers.load_config(repo)
+        assert config is not None
+        return await trackers.results.collect(repo, sha_of(label), config.trackers[0])
 
     @property
     def body(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import subprocess
@@ -729,3 +730,67 @@ async def test_the_fakes_answers_satisfy_githubs_response_schemas(
         ]
         assert problems == [], (method, path, problems[:3])
     assert fake.rejections == []
+
+
+# -- injected faults --------------------------------------------------------------------------
+
+
+async def test_an_injected_failure_answers_instead_and_changes_nothing(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str
+) -> None:
+    path = f"/repos/{REPO}/issues/2/comments"
+    fake.fail_next(1, 502, message="Bad Gateway", retry_after=3)
+    status, body, headers = await call(session, fake, "POST", path, auth=f"token {token}", json={"body": "x"})
+    assert (status, body["message"], headers["Retry-After"]) == (502, "Bad Gateway", "3")
+    assert fake.comments(REPO, 2) == [] and fake.rejections == []
+    status, _, _ = await call(session, fake, "POST", path, auth=f"token {token}", json={"body": "x"})
+    assert status == 201
+
+
+async def test_a_fault_aimed_at_a_method_and_path_lets_other_requests_through(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str
+) -> None:
+    issue, auth = f"/repos/{REPO}/issues/2", f"token {token}"
+    fake.fail_next(1, 500, method="PATCH", path=issue)
+    assert (await call(session, fake, "GET", issue, auth=auth))[0] == 200
+    assert (await call(session, fake, "PATCH", issue, auth=auth, json={"body": "b"}))[0] == 500
+    assert (await call(session, fake, "PATCH", issue, auth=auth, json={"body": "b"}))[0] == 200
+
+
+async def test_a_spent_quota_answers_with_no_remaining_requests_and_the_reset_time(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str
+) -> None:
+    fake.rate_limit_next(reset_at=1_750_000_042, status=429)
+    status, body, headers = await call(session, fake, "GET", f"/repos/{REPO}/issues/2", auth=f"token {token}")
+    assert (status, headers["X-RateLimit-Remaining"], headers["X-RateLimit-Reset"]) == (
+        429,
+        "0",
+        "1750000042",
+    )
+    assert body["message"].startswith("API rate limit exceeded")
+
+
+@pytest.mark.parametrize("retry_after", [None, 30])
+async def test_a_secondary_rate_limit_says_so_and_may_carry_retry_after(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str, retry_after: int | None
+) -> None:
+    fake.secondary_rate_limit_next(retry_after=retry_after)
+    status, body, headers = await call(session, fake, "GET", f"/repos/{REPO}/issues/2", auth=f"token {token}")
+    assert status == 403 and "secondary rate limit" in body["message"]
+    assert headers.get("Retry-After") == (None if retry_after is None else str(retry_after))
+    assert int(headers["X-RateLimit-Remaining"]) > 0
+
+
+async def test_a_hanging_request_is_answered_late_and_counted_in_flight_meanwhile(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str
+) -> None:
+    fake.hang_next(2, 0.3)
+    started = time.monotonic()
+    answers = await asyncio.gather(
+        *(call(session, fake, "GET", f"/repos/{REPO}/issues/2", auth=f"token {token}") for _ in range(3))
+    )
+    assert sorted(status for status, _, _ in answers) == [200, 200, 200]
+    assert time.monotonic() - started >= 0.3
+    assert fake.peak_in_flight == 3 and fake.in_flight == 0
+    arrivals = [r.at for r in fake.requests[-3:]]
+    assert max(arrivals) - min(arrivals) < 0.3  # recorded when they arrived, not when answered

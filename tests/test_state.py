@@ -18,13 +18,19 @@ def run(sha: str, passed: int, failed: int, skipped: int = 7) -> RunRecord:
     )
 
 
+def recorded(state: TrackerState, *runs: RunRecord) -> TrackerState:
+    for record in runs:
+        state = state.with_run(record, record.counts.pass_rate)
+    return state
+
+
 @pytest.fixture
 def codec() -> StateCodec:
     return StateCodec(b"webhook secret")
 
 
 def test_state_round_trips_through_the_marker(codec: StateCodec) -> None:
-    state = TrackerState().with_run(run("a" * 40, 143, 84)).with_run(run("b" * 40, 214, 13))
+    state = recorded(TrackerState(), run("a" * 40, 143, 84), run("b" * 40, 214, 13))
     marker = codec.encode(state, SCOPE)
     assert marker.startswith("<!-- issue-status-bot:state v1 ") and marker.endswith(" -->")
     assert "--" not in marker[4:-3]
@@ -32,19 +38,26 @@ def test_state_round_trips_through_the_marker(codec: StateCodec) -> None:
 
 
 def test_recording_the_same_commit_again_replaces_its_run() -> None:
-    state = TrackerState().with_run(run("a" * 40, 143, 84)).with_run(run("a" * 40, 150, 77))
+    state = recorded(TrackerState(), run("a" * 40, 143, 84), run("a" * 40, 150, 77))
     assert [r.counts.passed for r in state.runs] == [150]
 
 
 def test_baseline_is_the_first_recorded_rate() -> None:
-    state = TrackerState().with_run(run("a" * 40, 143, 84)).with_run(run("b" * 40, 214, 13))
+    state = recorded(TrackerState(), run("a" * 40, 143, 84), run("b" * 40, 214, 13))
     assert state.baseline_rate == pytest.approx(143 / 227)
+
+
+def test_a_provisional_run_never_becomes_the_baseline() -> None:
+    early = RunRecord("a" * 40, TestCounts(passed=10), "2025-08-12T10:00:00Z", provisional=True)
+    state = recorded(TrackerState(), early, run("a" * 40, 143, 84))
+    assert state.baseline_rate == pytest.approx(143 / 227)
+    assert [r.provisional for r in state.runs] == [False]
 
 
 def test_history_keeps_only_the_latest_runs() -> None:
     state = TrackerState()
     for i in range(MAX_HISTORY + 5):
-        state = state.with_run(run(f"{i:040x}", i, 1))
+        state = recorded(state, run(f"{i:040x}", i, 1))
     assert len(state.runs) == MAX_HISTORY
     assert state.runs[-1].counts.passed == MAX_HISTORY + 4
 
@@ -63,7 +76,7 @@ def test_history_keeps_only_the_latest_runs() -> None:
     ],
 )
 def test_forged_or_copied_state_is_rebuilt(codec: StateCodec, forge: object) -> None:
-    state = TrackerState(gate_met=True, gate_crossings=3).with_run(run("a" * 40, 214, 13))
+    state = recorded(TrackerState(gate_met=True, gate_crossings=3), run("a" * 40, 214, 13))
     forged = forge(codec.encode(state, SCOPE), state)  # type: ignore[operator]
     assert codec.decode(forged, SCOPE) == TrackerState()
 

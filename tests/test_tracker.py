@@ -125,8 +125,8 @@ async def test_runs_on_other_branches_change_nothing(bot: BotHarness) -> None:
 
 
 async def test_a_check_run_without_counts_writes_nothing(bot: BotHarness) -> None:
-    # GitHub's own published example: output title, summary and text are all null.
-    await bot.ci_completed("c1", {"build": ""})
+    # GitHub's own published example: a linter app's check run whose output is all null.
+    await bot.ci_completed("c1", {"Octocoders-linter": ""}, app_slug="octocoders-linter")
     assert bot.fake.calls("PATCH") == []
     assert bot.failed_deliveries == 0
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.server import WORK, create_app
+from bot.server import GITHUB, WORK, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import example, signed_headers
 from bot.webhook import MAX_PAYLOAD_BYTES, sign, signature_is_valid
@@ -133,4 +133,19 @@ async def test_event_the_bot_does_not_act_on_gets_2xx(client: TestClient) -> Non
 async def test_healthz_reports_counts(client: TestClient) -> None:
     async with client.get("/healthz") as answer:
         assert answer.status == 200
-        assert await answer.json() == {"status": "ok", "in_flight": 0, "processed": 0, "failed": 0}
+        assert await answer.json() == {
+            "status": "ok",
+            "in_flight": 0,
+            "processed": 0,
+            "failed": 0,
+            "github_calls": {},
+        }
+
+
+async def test_healthz_reports_github_calls_by_operation_and_status(client: TestClient) -> None:
+    calls = client.app[GITHUB].calls
+    calls.record("GET /repos/{owner}/{repo}/issues/{number}", 200)
+    calls.record("GET /repos/{owner}/{repo}/issues/{number}", 304)
+    async with client.get("/healthz") as answer:
+        reported = (await answer.json())["github_calls"]
+    assert reported == {"GET /repos/{owner}/{repo}/issues/{number}": {"200": 1, "304": 1}}

@@ -10,7 +10,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, RedirectionException
 
 from bot.github.client import InstallationClient
 
@@ -33,6 +33,14 @@ class Issue:
     author: str
     assignees: tuple[str, ...]
     is_pull_request: bool
+
+
+class NotStored(Exception):
+    """GitHub has no such log or artifact (404), or no longer has it (410: expired)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class Repository:
@@ -70,6 +78,52 @@ class Repository:
             "/repos/{owner}/{repo}/commits/{ref}/check-runs{?per_page}", ref=sha, per_page=PAGE_SIZE
         )
         return [run async for run in self.gh.getiter(url, url_vars, iterable_key="check_runs")]
+
+    async def check_suites(self, sha: str) -> list[dict[str, Any]]:
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/commits/{ref}/check-suites{?per_page}", ref=sha, per_page=PAGE_SIZE
+        )
+        return [suite async for suite in self.gh.getiter(url, url_vars, iterable_key="check_suites")]
+
+    async def workflow_runs(self, sha: str) -> list[dict[str, Any]]:
+        """The GitHub Actions workflow runs of a commit (their check suites hold its jobs)."""
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/actions/runs{?head_sha,per_page}", head_sha=sha, per_page=PAGE_SIZE
+        )
+        return [run async for run in self.gh.getiter(url, url_vars, iterable_key="workflow_runs")]
+
+    async def run_artifacts(self, run_id: int) -> list[dict[str, Any]]:
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts{?per_page}",
+            run_id=run_id,
+            per_page=PAGE_SIZE,
+        )
+        return [a async for a in self.gh.getiter(url, url_vars, iterable_key="artifacts")]
+
+    async def job_log_url(self, job_id: int) -> str:
+        """The short-lived storage URL GitHub redirects a job's log to."""
+        return await self._redirect("/repos/{owner}/{repo}/actions/jobs/{job_id}/logs", job_id=job_id)
+
+    async def artifact_url(self, artifact_id: int) -> str:
+        """The short-lived storage URL of an artifact's zip archive."""
+        return await self._redirect(
+            "/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/zip", artifact_id=artifact_id
+        )
+
+    async def _redirect(self, template: str, **more: Any) -> str:
+        url, url_vars = self._url(template, **more)
+        try:
+            await self.gh.getitem(url, url_vars)
+        except RedirectionException as redirect:
+            location = redirect.headers.get("Location") or redirect.headers.get("location")
+            if location:
+                return str(location)
+            raise
+        except BadRequest as exc:
+            if exc.status_code in (404, 410):
+                raise NotStored(int(exc.status_code)) from None
+            raise
+        raise NotStored(404)  # an answer without a redirect carries no blob to read
 
     async def issue(self, number: int) -> Issue:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}", number=number)

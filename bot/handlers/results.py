@@ -1,4 +1,8 @@
-"""CI finished on a commit: ``check_run.completed`` and ``check_suite.completed``."""
+"""CI finished on a commit: ``check_run``, ``check_suite`` and ``workflow_run`` completions.
+
+Each recomputes the whole commit: check runs tell which jobs finished, check suites whether all of CI
+has, and a completed workflow run is when its test-result artifacts can be read.
+"""
 
 from __future__ import annotations
 
@@ -35,3 +39,9 @@ async def check_run_completed(event: Event, trackers: TrackerService) -> None:
 async def check_suite_completed(event: Event, trackers: TrackerService) -> None:
     suite = event.data["check_suite"]
     await trackers.commit_completed(_commit_event(event, suite["head_sha"], suite.get("head_branch")))
+
+
+@router.register("workflow_run", action="completed")
+async def workflow_run_completed(event: Event, trackers: TrackerService) -> None:
+    run = event.data["workflow_run"]
+    await trackers.commit_completed(_commit_event(event, run["head_sha"], run.get("head_branch")))

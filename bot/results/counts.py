@@ -37,9 +37,14 @@ class TestCounts:
 
         None when nothing ran, so that an empty run is never reported as 0 % or 100 %.
         """
-        if self.executed == 0:
+        return self.rate(include_skipped=False)
+
+    def rate(self, *, include_skipped: bool) -> float | None:
+        """The pass rate, optionally counting skipped tests as not passed."""
+        denominator = self.executed + (self.skipped if include_skipped else 0)
+        if denominator == 0:
             return None
-        return self.passed / self.executed
+        return self.passed / denominator
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) == 0 for f in fields(self))

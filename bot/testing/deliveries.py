@@ -76,6 +76,29 @@ def check_suite_completed(
     return payload
 
 
+def workflow_run_completed(
+    repository: dict[str, Any], workflow_run: dict[str, Any], *, installation_id: int | None
+) -> dict[str, Any]:
+    """``workflow_run.completed`` for a workflow run as the fake (or GitHub) reports it."""
+    payload = example("workflow_run.completed")
+    run = payload["workflow_run"]
+    for key in (
+        "id",
+        "name",
+        "head_sha",
+        "head_branch",
+        "status",
+        "conclusion",
+        "check_suite_id",
+        "run_attempt",
+    ):
+        if key in workflow_run:
+            run[key] = workflow_run[key]
+    run["pull_requests"] = []
+    _place(payload, repository, installation_id)
+    return payload
+
+
 def signed_headers(secret: bytes, event: str, body: bytes, delivery_id: str | None = None) -> dict[str, str]:
     """The headers GitHub sends with a delivery."""
     return {

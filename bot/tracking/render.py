@@ -67,12 +67,21 @@ def render(template: str, **context: Any) -> str:
 
 
 def render_status_block(
-    report: StatusReport, *, state_marker: str, commit_url: str, checklist_line_found: bool
+    report: StatusReport | None,
+    *,
+    state_marker: str,
+    commit_url: str,
+    checklist_line_found: bool,
+    unavailable: tuple[str, ...] = (),
+    evaluated_sha: str = "",
 ) -> str:
+    """The block; ``unavailable`` lists why some results of commit ``evaluated_sha`` could not be read."""
     return render(
         "status_block.md.j2",
         report=report,
         state_marker=state_marker,
         commit_url=commit_url,
         checklist_line_found=checklist_line_found,
+        unavailable=unavailable,
+        evaluated_sha=evaluated_sha,
     )

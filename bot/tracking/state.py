@@ -43,6 +43,7 @@ class RunRecord:
     sha: str
     counts: TestCounts
     completed_at: str  # ISO 8601, as GitHub reports it
+    provisional: bool = False  # recorded while some of the commit's CI was still running
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,14 @@ class TrackerState:
     gate_crossings: int = 0  # how many times the gate went from unmet to met
     baseline_rate: float | None = field(default=None)  # the first recorded rate, unless configured
 
-    def with_run(self, run: RunRecord) -> TrackerState:
-        """Record a run; a commit already recorded is updated in place (re-runs, late jobs)."""
+    def with_run(self, run: RunRecord, rate: float | None) -> TrackerState:
+        """Record a run (its ``rate`` becomes the baseline if there is none yet); a commit already recorded
+        is replaced, so re-runs and late jobs update its entry rather than add one."""
         runs = [r for r in self.runs if r.sha != run.sha]
         runs.append(run)
         baseline = self.baseline_rate
-        if baseline is None:
-            baseline = run.counts.pass_rate
+        if baseline is None and not run.provisional:
+            baseline = rate
         return replace(self, runs=tuple(runs[-MAX_HISTORY:]), baseline_rate=baseline)
 
 
@@ -75,7 +77,8 @@ class StateCodec:
         """The marker line; ``scope`` ("owner/repo#2") binds it to one tracking issue."""
         data = {
             "runs": [
-                [r.sha, r.completed_at, [getattr(r.counts, f) for f in _COUNT_FIELDS]] for r in state.runs
+                [r.sha, r.completed_at, [getattr(r.counts, f) for f in _COUNT_FIELDS], r.provisional]
+                for r in state.runs
             ],
             "gate_met": state.gate_met,
             "gate_crossings": state.gate_crossings,
@@ -101,8 +104,10 @@ class StateCodec:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             return TrackerState(
                 runs=tuple(
-                    RunRecord(sha=sha, completed_at=at, counts=TestCounts(*counts))
-                    for sha, at, counts in data["runs"]
+                    RunRecord(
+                        sha=sha, completed_at=at, counts=TestCounts(*counts), provisional=bool(provisional)
+                    )
+                    for sha, at, counts, provisional in data["runs"]
                 ),
                 gate_met=bool(data["gate_met"]),
                 gate_crossings=int(data["gate_crossings"]),

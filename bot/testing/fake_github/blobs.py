@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -21,6 +22,13 @@ URL_LIFETIME = 60  # GitHub: "This URL expires after 1 minute"
 class Blob:
     content: bytes
     content_type: str
+    # A huge blob (a 200 MB log) is generated chunk by chunk instead of held in memory.
+    generate: Callable[[], Iterator[bytes]] | None = None
+    size: int | None = None
+
+    @property
+    def length(self) -> int:
+        return self.size if self.size is not None else len(self.content)
 
 
 @dataclass
@@ -29,6 +37,9 @@ class BlobStore:
     url: str = ""  # base URL of the blob site, set when it starts
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     blobs: dict[str, Blob] = field(default_factory=dict)
+    # Blob storage answers a Range request with 206 and just those bytes; switch off to test clients
+    # that must cope with a server sending the whole body.
+    honour_ranges: bool = True
 
     def _signature(self, key: str, expires: int) -> str:
         return hmac.new(self.secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()

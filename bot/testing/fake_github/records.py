@@ -25,6 +25,7 @@ class RecordedRequest:
     rejected: bool = False
     notes: list[str] = field(default_factory=list)
     origin: str = "api"  # "api" or "blob" (the second origin that serves logs and artifacts)
+    at: float = field(default_factory=time.monotonic)  # when it arrived, to check clients' pacing
 
 
 class GitHubError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.testing.fake_github.auth import RegisteredApp
@@ -335,7 +336,11 @@ class Seeding:
         runs = [r for r in repo.check_runs if r["check_suite"]["id"] == suite["id"]]
         suite["latest_check_runs_count"] = len(runs)
         suite["updated_at"] = self.world.now_iso()
-        if all(r["status"] == "completed" for r in runs):
+        workflow_busy = any(
+            w["check_suite_id"] == suite["id"] and w["status"] != "completed"
+            for w in repo.workflow_runs.values()
+        )
+        if all(r["status"] == "completed" for r in runs) and not workflow_busy:
             suite["status"] = "completed"
             conclusions = [r["conclusion"] for r in runs if r["conclusion"] in SEVERITY]
             suite["conclusion"] = min(conclusions, key=SEVERITY.index) if conclusions else None
@@ -351,6 +356,79 @@ class Seeding:
         repo.job_logs[job_id] = data
         key = f"{repo.full_name}/jobs/{job_id}/log"
         self.world.blobs.blobs[key] = Blob(data, "text/plain; charset=utf-8")
+
+    def add_generated_job_log(
+        self, full_name: str, job_id: int, size: int, generate: Callable[[], Iterator[bytes]]
+    ) -> None:
+        """A log too large to hold (hundreds of MB), produced chunk by chunk when downloaded."""
+        repo = self._repo(full_name)
+        repo.job_logs[job_id] = b""
+        key = f"{repo.full_name}/jobs/{job_id}/log"
+        self.world.blobs.blobs[key] = Blob(b"", "text/plain; charset=utf-8", generate=generate, size=size)
+
+    def add_workflow_run(
+        self,
+        full_name: str,
+        head_sha: str,
+        name: str = "CI",
+        *,
+        head_branch: str | None = None,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        run_attempt: int = 1,
+    ) -> dict[str, Any]:
+        """A GitHub Actions workflow run with its own check suite; give its ``check_suite_id`` to
+        ``add_check_run`` for each of its jobs."""
+        world, repo = self.world, self._repo(full_name)
+        branch = head_branch or repo.default_branch
+        suite = self._suite(repo, head_sha, branch, "github-actions", world.new_id())
+        suite["status"] = "in_progress" if status != "completed" else "queued"
+        run_id = world.new_id()
+        url = f"{world.shapes.api}/repos/{full_name}/actions/runs/{run_id}"
+        now = world.now_iso()
+        run = {
+            "id": run_id,
+            "name": name,
+            "node_id": node_id("WorkflowRun", run_id),
+            "head_branch": branch,
+            "head_sha": head_sha,
+            "path": ".github/workflows/ci.yml",
+            "display_title": name,
+            "run_number": len(repo.workflow_runs) + 1,
+            "event": "push",
+            "status": status,
+            "conclusion": conclusion if status == "completed" else None,
+            "workflow_id": 161335,
+            "check_suite_id": suite["id"],
+            "check_suite_node_id": suite["node_id"],
+            "url": url,
+            "html_url": f"{HTML_ROOT}/{full_name}/actions/runs/{run_id}",
+            "pull_requests": [],
+            "created_at": now,
+            "updated_at": now,
+            "run_attempt": run_attempt,
+            "run_started_at": now,
+            "jobs_url": f"{url}/jobs",
+            "logs_url": f"{url}/logs",
+            "check_suite_url": suite["url"],
+            "artifacts_url": f"{url}/artifacts",
+            "cancel_url": f"{url}/cancel",
+            "rerun_url": f"{url}/rerun",
+            "workflow_url": f"{world.shapes.api}/repos/{full_name}/actions/workflows/161335",
+            "repository": repo.json,
+            "head_repository": repo.json,
+        }
+        repo.workflow_runs[run_id] = run
+        return copy.deepcopy(run)
+
+    def complete_workflow_run(
+        self, full_name: str, run_id: int, conclusion: str = "success"
+    ) -> dict[str, Any]:
+        repo = self._repo(full_name)
+        run = repo.workflow_runs[run_id]
+        run.update(status="completed", conclusion=conclusion, updated_at=self.world.now_iso())
+        self._settle(repo, repo.check_suites[run["check_suite_id"]])
+        return copy.deepcopy(run)
 
     def add_artifact(
         self, full_name: str, run_id: int, name: str, zip_bytes: bytes, expired: bool = False

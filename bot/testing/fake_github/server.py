@@ -8,11 +8,13 @@ permissions. Only then does a handler change state. Answers carry ETags (a match
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -36,15 +38,32 @@ USER_AGENT_REQUIRED = (
     " (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required)."
 )
 CHUNK = 64 * 1024
+# GitHub's wording; clients recognise a secondary limit by it.
+SECONDARY_RATE_LIMIT = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+    " If you reach out to GitHub Support for help, please include the request ID {request_id}."
+)
 
 
 @dataclass
 class Fault:
-    """An answer to give instead of the real one (outages, rate limiting) for the next request."""
+    """What to do instead of (or before) the real answer to the next matching request.
 
-    status: int
-    message: str
-    headers: dict[str, str]
+    ``status`` None answers as usual after ``delay`` seconds: a slow GitHub, whose work may still happen
+    after the client gave up waiting. ``method`` and ``path`` (a prefix) narrow which requests it hits.
+    """
+
+    status: int | None
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    method: str | None = None
+    path: str | None = None
+
+    def hits(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and (
+            self.path is None or path.startswith(self.path)
+        )
 
 
 def _redact(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -87,6 +106,9 @@ class FakeGitHub(Seeding):
         self.rejections: list[RecordedRequest] = []
         self.faults: deque[Fault] = deque()
         self.rate_remaining = RATE_LIMIT
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most API requests being answered at once
+        self._closing = asyncio.Event()
         self._runners: list[web.AppRunner] = []
         self._documentation = {op.operation_id: op.documentation_url for op in self.subset.operations}
 
@@ -119,6 +141,7 @@ class FakeGitHub(Seeding):
         return f"http://{bound_host}:{bound_port}"
 
     async def close(self) -> None:
+        self._closing.set()  # release hanging answers
         while self._runners:
             await self._runners.pop().cleanup()
 
@@ -145,11 +168,62 @@ class FakeGitHub(Seeding):
         ]
 
     def fail_next(
-        self, count: int, status: int, *, message: str = "Server Error", retry_after: int | None = None
+        self,
+        count: int,
+        status: int,
+        *,
+        message: str = "Server Error",
+        retry_after: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         """Answer the next ``count`` API requests with ``status`` instead (nothing changes state)."""
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        self.faults.extend(Fault(status, message, headers) for _ in range(count))
+        self._inject(count, Fault(status, message, headers, method=method, path=path))
+
+    def rate_limit_next(
+        self,
+        count: int = 1,
+        *,
+        reset_at: int,
+        status: int = 403,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """The installation's hourly quota is spent until ``reset_at`` (seconds since the epoch)."""
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset_at)}
+        message = "API rate limit exceeded for installation."
+        self._inject(count, Fault(status, message, headers, method=method, path=path))
+
+    def secondary_rate_limit_next(
+        self,
+        count: int = 1,
+        *,
+        retry_after: int | None = None,
+        status: int = 403,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """GitHub's answer to bursts: quota left, but "You have exceeded a secondary rate limit"."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        message = SECONDARY_RATE_LIMIT.format(request_id=uuid.uuid4().hex[:20].upper())
+        self._inject(count, Fault(status, message, headers, method=method, path=path))
+
+    def hang_next(
+        self, count: int, seconds: float, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Hold the next ``count`` API requests ``seconds`` before answering them as usual."""
+        self._inject(count, Fault(None, delay=seconds, method=method, path=path))
+
+    def _inject(self, count: int, fault: Fault) -> None:
+        self.faults.extend(replace(fault) for _ in range(count))
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.hits(method, path):
+                self.faults.remove(fault)
+                return fault
+        return None
 
     # -- the API origin ----------------------------------------------------------------------
 
@@ -163,22 +237,32 @@ class FakeGitHub(Seeding):
             json=_json_or_none(raw),
         )
         self.requests.append(record)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            response = self._render(request, self._answer(request, raw, record), record)
+            fault = self._take_fault(record.method, record.path)
+            if fault is not None and fault.delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), fault.delay)
+            response = self._render(request, self._answer(request, raw, record, fault), record)
         except GitHubError as error:
             response = self._refuse(error, record)
         except Exception as error:  # a fake that crashes must fail the test, not hide
             failure = GitHubError(500, "Server Error", reason=f"the fake GitHub crashed: {error!r}")
             response = self._refuse(failure, record)
+        finally:
+            self.in_flight -= 1
         record.status = response.status
         if response.status != 304:
             self.rate_remaining = max(self.rate_remaining - 1, 0)
-        response.headers.update(self._rate_headers())
+        for name, value in self._rate_headers().items():
+            response.headers.setdefault(name, value)  # an injected rate limit's own values win
         return response
 
-    def _answer(self, request: web.Request, raw: bytes, record: RecordedRequest) -> Answer:
-        if self.faults:
-            fault = self.faults.popleft()
+    def _answer(
+        self, request: web.Request, raw: bytes, record: RecordedRequest, fault: Fault | None
+    ) -> Answer:
+        if fault is not None and fault.status is not None:
             raise GitHubError(
                 fault.status, fault.message, reason="injected fault", rejection=False, headers=fault.headers
             )
@@ -285,14 +369,46 @@ class FakeGitHub(Seeding):
             record.reason, record.rejected, record.status = error.reason, True, error.status
             self.rejections.append(record)
             return web.Response(status=error.status, text=error.message)
-        response = web.StreamResponse(status=200, headers={"Content-Type": blob.content_type})
-        response.content_length = len(blob.content)
+        wanted = _byte_range(request.headers.get("Range"), blob.length)
+        if not self.world.blobs.honour_ranges:
+            wanted = None
+        status = 200 if wanted is None else 206
+        response = web.StreamResponse(status=status, headers={"Content-Type": blob.content_type})
+        if wanted is None:
+            response.content_length = blob.length
+        else:
+            first, last = wanted
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{blob.length}"
+            response.content_length = last - first + 1
         await response.prepare(request)
-        for start in range(0, len(blob.content), CHUNK):
-            await response.write(blob.content[start : start + CHUNK])
+        if blob.generate is not None:
+            first, last = wanted or (0, blob.length - 1)
+            offset = 0
+            for chunk in blob.generate():
+                piece = chunk[max(0, first - offset) : max(0, last + 1 - offset)]
+                offset += len(chunk)
+                if piece:
+                    await response.write(piece)
+        else:
+            first, last = wanted or (0, blob.length - 1)
+            for start in range(first, last + 1, CHUNK):
+                await response.write(blob.content[start : min(start + CHUNK, last + 1)])
         await response.write_eof()
-        record.status = 200
+        record.status = status
         return response
+
+
+def _byte_range(header: str | None, length: int) -> tuple[int, int] | None:
+    """The inclusive byte range of a single-range ``Range`` header, as blob storage reads it."""
+    if not header or not header.startswith("bytes=") or "," in header or length == 0:
+        return None
+    first, _, last = header.removeprefix("bytes=").partition("-")
+    if not first and last.isdigit():  # a suffix: the last N bytes
+        return max(0, length - int(last)), length - 1
+    if first.isdigit() and (not last or last.isdigit()):
+        end = min(int(last), length - 1) if last else length - 1
+        return (int(first), end) if int(first) <= end else None
+    return None
 
 
 __all__ = ["FakeGitHub", "Fault", "RegisteredApp"]

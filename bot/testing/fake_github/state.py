@@ -44,6 +44,7 @@ class Repository:
     job_logs: dict[int, bytes] = field(default_factory=dict)
     artifacts: dict[int, Artifact] = field(default_factory=dict)
     run_artifacts: dict[int, list[int]] = field(default_factory=dict)  # run id -> artifact ids
+    workflow_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property

@@ -37,3 +37,19 @@ def download_artifact(call: Call) -> Answer:
         raise GitHubError(410, "Artifact has expired", reason="artifact expired", rejection=False)
     key = f"{repo.full_name}/artifacts/{artifact.json['id']}.zip"
     return Answer(302, None, {"Location": call.world.blobs.signed_url(key)})
+
+
+def list_workflow_runs(call: Call) -> Answer:
+    repo = call.repository()
+    runs = sorted(repo.workflow_runs.values(), key=lambda r: -r["id"])
+    for name in ("head_sha", "branch", "status", "event", "check_suite_id"):
+        if name in call.query:
+            field = "head_branch" if name == "branch" else name
+            wanted = str(call.query[name])
+            runs = [
+                r
+                for r in runs
+                if str(r.get(field)) == wanted or (name == "status" and r["conclusion"] == wanted)
+            ]
+    page, headers = paginate(call, runs)
+    return Answer(200, {"total_count": len(runs), "workflow_runs": page}, headers)
