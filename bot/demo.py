@@ -12,7 +12,9 @@ import asyncio
 import hashlib
 import secrets
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import aiohttp
@@ -20,7 +22,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.server import WORK, create_app
+from bot.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.examples import EXAMPLES
@@ -86,7 +88,7 @@ def seed(fake: FakeGitHub, public_key: bytes) -> dict[str, object]:
     return repository
 
 
-async def replay(out: TextIO = sys.stdout) -> bool:
+async def replay(state_dir: Path, out: TextIO = sys.stdout) -> bool:
     """Run the story; True when the final issue shows the gate ticked and a review requested."""
     private_key, public_key = _new_key()
     webhook_secret = secrets.token_hex(20).encode()
@@ -100,7 +102,9 @@ async def replay(out: TextIO = sys.stdout) -> bool:
         api_url=fake.url,
         host="127.0.0.1",
         port=0,
+        state_dir=state_dir,
         github_write_interval=0,  # the story replays in seconds, not minutes
+        coalesce_seconds=0,
     )
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
@@ -126,7 +130,7 @@ async def replay(out: TextIO = sys.stdout) -> bool:
                 )
                 status = await deliver(session, webhook_url, webhook_secret, "check_run", payload)
                 async with asyncio.timeout(30):
-                    await app[WORK].join()
+                    await app[WORKERS].drain()
                 print(f"run {number}: {step.label}: {step.pytest_summary} -> {status}", file=out)
         return report(fake, out)
     finally:
@@ -155,4 +159,5 @@ def report(fake: FakeGitHub, out: TextIO) -> bool:
 
 
 async def run_demo() -> int:
-    return 0 if await replay() else 1
+    with tempfile.TemporaryDirectory(prefix="issue-status-bot-demo-") as state_dir:
+        return 0 if await replay(Path(state_dir)) else 1

@@ -1,14 +1,15 @@
 """The webhook server: ``POST /webhook`` and ``GET /healthz``.
 
-GitHub gives a receiver 10 seconds and never redelivers on its own, so a delivery is verified, answered
-202 at once, and only then worked on in the background.
+GitHub gives a receiver 10 seconds and never redelivers on its own. A delivery is verified, written to
+the durable journal, and answered 202: acknowledged means persisted. The workers then make its effects;
+a crash after the answer loses nothing, because unfinished entries are picked up again at start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -19,66 +20,36 @@ from bot.github.auth import InstallationTokens
 from bot.github.blobs import BlobReader
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
+from bot.journal import JOURNAL_FILENAME, Journal, SQLiteJournal
 from bot.results.commit import result_collector
 from bot.settings import Settings
 from bot.tracker import TrackerService
-from bot.webhook import MAX_PAYLOAD_BYTES, Delivery, DeliveryRejected, parse_delivery
+from bot.webhook import MAX_PAYLOAD_BYTES, DeliveryRejected, parse_delivery
+from bot.worker import DeliveryWorkers, journal_key
 
 log = logging.getLogger(__name__)
 
 # Outgoing calls to GitHub give up after this long rather than hang a worker.
 GITHUB_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
-# On shutdown, in-flight work gets this long to finish.
+# On shutdown (SIGTERM), work in flight gets this long to finish; what is cut short stays journalled.
 SHUTDOWN_GRACE_SECONDS = 20
 
-
-class BackgroundWork:
-    """Deliveries being worked on after their acknowledgement, with counts for /healthz."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.processed = 0
-        self.failed = 0
-
-    def start(self, delivery: Delivery, work: Awaitable[None]) -> None:
-        task = asyncio.create_task(self._run(delivery, work), name=delivery.describe())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, delivery: Delivery, work: Awaitable[None]) -> None:
-        try:
-            await work
-        except Exception:
-            self.failed += 1
-            log.exception("%s failed", delivery.describe())
-        else:
-            self.processed += 1
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
-    async def join(self) -> None:
-        """Wait until no delivery is being worked on (new ones started meanwhile included)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
 SETTINGS = web.AppKey("settings", Settings)
-WORK = web.AppKey("work", BackgroundWork)
+ROUTER = web.AppKey("router", Router)
+JOURNAL = web.AppKey("journal", Journal)
+WORKERS = web.AppKey("workers", DeliveryWorkers)
 TRACKERS = web.AppKey("trackers", TrackerService)
 GITHUB = web.AppKey("github", GitHubApp)
-ROUTER = web.AppKey("router", Router)
 
 
-async def webhook(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
+async def webhook(request: web.Request) -> web.Response:
+    app = request.app
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _refuse(413, f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
     try:
-        delivery = parse_delivery(request.headers, body, settings.webhook_secret)
+        delivery = parse_delivery(request.headers, body, app[SETTINGS].webhook_secret)
     except DeliveryRejected as rejected:
         return _refuse(rejected.status, rejected.reason)
 
@@ -86,17 +57,19 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         log.info("ping from GitHub: %s", delivery.payload.get("zen", ""))
         return web.json_response({"msg": "pong"})
     event = Event(delivery.payload, event=delivery.event, delivery_id=delivery.id)
-    router = request.app[ROUTER]
-    if delivery.installation_id is None or not router.fetch(event):
+    if delivery.installation_id is None or not app[ROUTER].fetch(event):
         log.debug("%s: nothing to do", delivery.describe())
         return web.json_response({"msg": "ignored"}, status=200)
 
-    # Answer first, so GitHub's 10 s limit never depends on GitHub's own API latency.
-    response = web.json_response({"msg": "accepted"}, status=202)
-    await response.prepare(request)
-    await response.write_eof()
-    request.app[WORK].start(delivery, router.dispatch(event, request.app[TRACKERS]))
-    return response
+    recorded = await app[JOURNAL].record(
+        delivery.id, delivery.event, delivery.action, body, journal_key(delivery.payload)
+    )
+    if not recorded:
+        # GitHub's and operators' redeliveries keep the X-GitHub-Delivery id: already taken care of.
+        log.info("%s: already received; not processed again", delivery.describe())
+        return web.json_response({"msg": "duplicate"}, status=202)
+    app[WORKERS].wake()
+    return web.json_response({"msg": "accepted"}, status=202)
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -105,13 +78,14 @@ def _refuse(status: int, reason: str) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    work = request.app[WORK]
+    workers = request.app[WORKERS]
     return web.json_response(
         {
             "status": "ok",
-            "in_flight": work.in_flight,
-            "processed": work.processed,
-            "failed": work.failed,
+            "in_flight": workers.in_flight,
+            "processed": workers.processed,
+            "failed": workers.failed,
+            "deliveries": await request.app[JOURNAL].counts(),
             "github_calls": request.app[GITHUB].calls.as_json(),
         }
     )
@@ -121,16 +95,19 @@ def create_app(settings: Settings, *, router: Router = default_router) -> web.Ap
     # Payloads reach 25 MB; aiohttp's default cap is 1 MiB. Larger bodies get 413.
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     app[SETTINGS] = settings
-    app[WORK] = BackgroundWork()
     app[ROUTER] = router
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)
-    app.cleanup_ctx.append(_github_session)
+    app.cleanup_ctx.append(_services)
     return app
 
 
-async def _github_session(app: web.Application) -> AsyncIterator[None]:
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    """The journal, the GitHub session and the workers, started together and stopped in reverse."""
     settings = app[SETTINGS]
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = SQLiteJournal(settings.state_dir / JOURNAL_FILENAME)
+    app[JOURNAL] = journal
     async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
         tokens = InstallationTokens(
             session,
@@ -142,11 +119,19 @@ async def _github_session(app: web.Application) -> AsyncIterator[None]:
             session, tokens, api_url=settings.api_url, write_interval=settings.github_write_interval
         )
         app[GITHUB] = github
-        results = result_collector(BlobReader(session))
-        app[TRACKERS] = TrackerService(github, results, state_secret=settings.webhook_secret)
-        yield
+        trackers = TrackerService(
+            github, result_collector(BlobReader(session)), state_secret=settings.webhook_secret
+        )
+        app[TRACKERS] = trackers
+        workers = DeliveryWorkers(journal, app[ROUTER], trackers, coalesce_seconds=settings.coalesce_seconds)
+        app[WORKERS] = workers
+        workers.start()
         try:
-            async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
-                await app[WORK].join()
-        except TimeoutError:
-            log.warning("%d deliveries still in flight at shutdown", app[WORK].in_flight)
+            yield
+        finally:
+            try:
+                async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
+                    await workers.stop()
+            except TimeoutError:
+                log.warning("work still in flight at shutdown stays journalled for the next start")
+            await journal.close()

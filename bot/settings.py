@@ -33,6 +33,7 @@ class Settings:
     port: int = 8080
     state_dir: Path = Path("./var")
     github_write_interval: float = 1.0  # seconds between writes per installation (GitHub's guidance)
+    coalesce_seconds: float = 1.0  # how long a repository's burst of deliveries is gathered before work
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             port=_port(env),
             state_dir=Path(env.get("BOT_STATE_DIR", "./var")),
             github_write_interval=_seconds(env, "GITHUB_WRITE_INTERVAL", default=1.0),
+            coalesce_seconds=_seconds(env, "BOT_COALESCE_SECONDS", default=1.0),
         )
 
 

@@ -44,13 +44,14 @@ def public_key_pem(private_key: rsa.RSAPrivateKey) -> bytes:
 
 
 @pytest.fixture
-def offline_settings(private_key_pem: bytes) -> Settings:
+def offline_settings(private_key_pem: bytes, tmp_path: Path) -> Settings:
     """Settings for tests that never reach GitHub (refused deliveries)."""
     return Settings(
         app_id=APP_ID,
         private_key_pem=private_key_pem,
         webhook_secret=WEBHOOK_SECRET,
         api_url="http://127.0.0.1:9",
+        state_dir=tmp_path / "state",
     )
 
 
@@ -84,7 +85,7 @@ def canonical_body() -> str:
 
 @pytest.fixture
 async def bot(
-    github: FakeGitHub, private_key_pem: bytes, aiohttp_server: Any, canonical_body: str
+    github: FakeGitHub, private_key_pem: bytes, aiohttp_server: Any, canonical_body: str, tmp_path: Path
 ) -> AsyncIterator[BotHarness]:
     """The bot's real server wired to the fake, with the canonical tracking issue and a config."""
     repository = github.add_repository(REPO, default_branch=BRANCH)
@@ -97,7 +98,9 @@ async def bot(
         private_key_pem=private_key_pem,
         webhook_secret=WEBHOOK_SECRET,
         api_url=github.url,
+        state_dir=tmp_path / "state",
         github_write_interval=0,
+        coalesce_seconds=0,
     )
     app = create_app(settings)
     server = await aiohttp_server(app)

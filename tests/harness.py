@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.github.repository import Repository
 from bot.results.commit import CommitResults
-from bot.server import TRACKERS, WORK
+from bot.server import TRACKERS, WORKERS
 from bot.testing.deliveries import (
     check_run_completed,
     check_suite_completed,
@@ -49,7 +49,7 @@ class BotHarness:
         self.last_delivery = (event, payload)
         status = await deliver(self.session, self.url, self.secret, event, payload)
         async with asyncio.timeout(30):
-            await self.app[WORK].join()
+            await self.app[WORKERS].drain()
         return status
 
     async def ci_completed(
@@ -142,7 +142,7 @@ class BotHarness:
 
     @property
     def failed_deliveries(self) -> int:
-        return self.app[WORK].failed
+        return self.app[WORKERS].failed
 
     @property
     def tokens_minted(self) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.server import GITHUB, WORK, create_app
+from bot.server import GITHUB, JOURNAL, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import example, signed_headers
 from bot.webhook import MAX_PAYLOAD_BYTES, sign, signature_is_valid
@@ -70,7 +70,7 @@ async def test_unsigned_or_badly_signed_delivery_is_refused_401(client: TestClie
     status, answer = await post(client, body, headers)
     assert status == 401
     assert "signature" in answer["error"].lower()
-    assert client.server.app[WORK].in_flight == 0
+    assert (await client.server.app[JOURNAL].counts())["pending"] == 0
 
 
 async def test_body_signed_with_another_secret_is_refused_401(client: TestClient) -> None:
@@ -119,7 +119,7 @@ async def test_published_example_without_installation_gets_2xx_and_no_work(
     body = json.dumps(payload).encode()
     status, _ = await post(client, body, signed_headers(WEBHOOK_SECRET, name.split(".")[0], body))
     assert status == 200
-    assert client.server.app[WORK].in_flight == 0
+    assert (await client.server.app[JOURNAL].counts())["pending"] == 0
 
 
 async def test_event_the_bot_does_not_act_on_gets_2xx(client: TestClient) -> None:
@@ -138,6 +138,7 @@ async def test_healthz_reports_counts(client: TestClient) -> None:
             "in_flight": 0,
             "processed": 0,
             "failed": 0,
+            "deliveries": {"pending": 0, "done": 0, "failed": 0, "dead": 0, "in_progress": 0},
             "github_calls": {},
         }
 

@@ -1,0 +1,180 @@
+"""Workers: journalled deliveries in, effects out, in order per repository, bursts coalesced.
+
+A delivery is acknowledged once it is in the journal; from then on it is the workers' job to make it take
+effect exactly once. Entries of one repository are processed one batch at a time and in order (the
+journal's key); different repositories run concurrently. The twenty ``check_run.completed`` deliveries
+of one commit become one recomputation: each recomputes the whole commit from GitHub's truth, so one
+dispatch per commit stands for all of them, and every entry is marked done only after it succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gidgethub.routing import Router
+from gidgethub.sansio import Event
+
+from bot.journal import Journal, JournalEntry
+from bot.tracker import TrackerService
+
+log = logging.getLogger(__name__)
+
+COMMIT_EVENTS = {"check_run": "check_run", "check_suite": "check_suite", "workflow_run": "workflow_run"}
+# How long a repository's burst is given to arrive before it is processed as one.
+DEFAULT_COALESCE_SECONDS = 1.0
+# Failed entries become ready again on their own schedule; this is how often the workers look.
+RETRY_POLL_SECONDS = 1.0
+CLAIM_BATCH = 200
+
+
+def journal_key(payload: dict[str, Any]) -> str | None:
+    """Deliveries about one repository are processed in order; others run concurrently."""
+    repository = payload.get("repository")
+    if isinstance(repository, dict) and isinstance(repository.get("full_name"), str):
+        return str(repository["full_name"])
+    return None
+
+
+def _commit_of(entry: JournalEntry, data: dict[str, Any]) -> str | None:
+    """The commit a CI completion is about: deliveries about the same commit coalesce."""
+    field = COMMIT_EVENTS.get(entry.event)
+    if field is None or entry.action != "completed":
+        return None
+    item = data.get(field)
+    sha = item.get("head_sha") if isinstance(item, dict) else None
+    return f"{entry.event}:{sha}" if isinstance(sha, str) else None
+
+
+class DeliveryWorkers:
+    """Claims ready journal entries and dispatches them through the router."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        router: Router,
+        trackers: TrackerService,
+        *,
+        concurrency: int = 8,
+        coalesce_seconds: float = DEFAULT_COALESCE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.journal = journal
+        self._router = router
+        self._trackers = trackers
+        self._slots = asyncio.Semaphore(concurrency)
+        self._coalesce = coalesce_seconds
+        self._clock = clock
+        self._wakeup = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._pass_done = asyncio.Event()  # a claim pass found nothing more to start, for drain()
+        self.processed = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        """A delivery was journalled: look for work."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="delivery workers")
+        self.wake()  # entries left unfinished by a previous process
+
+    async def stop(self) -> None:
+        """Stop claiming, and let work in flight finish (its entries stay journalled if cut short)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    async def drain(self) -> None:
+        """Wait until every ready entry has been processed (for the demo, the tests and benchmarks)."""
+        while True:
+            self._pass_done.clear()
+            self.wake()
+            await self._pass_done.wait()
+            if self._running:
+                await asyncio.gather(*list(self._running), return_exceptions=True)
+                continue
+            counts = await self.journal.counts()
+            if counts.get("pending", 0) == 0 and counts.get("in_progress", 0) == 0:
+                return
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=RETRY_POLL_SECONDS)
+            self._wakeup.clear()
+            if self._coalesce:
+                await asyncio.sleep(self._coalesce)
+            while entries := await self.journal.claim(CLAIM_BATCH, self._clock(), per_key=CLAIM_BATCH):
+                by_key: dict[str | None, list[JournalEntry]] = {}
+                for entry in entries:
+                    by_key.setdefault(entry.key if entry.key is not None else entry.delivery_id, []).append(
+                        entry
+                    )
+                for batch in by_key.values():
+                    await self._slots.acquire()
+                    task = asyncio.create_task(self._process(batch))
+                    self._running.add(task)
+                    task.add_done_callback(self._finished)
+            self._pass_done.set()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+        self.wake()  # the key is free again: its later entries may be ready
+
+    async def _process(self, batch: list[JournalEntry]) -> None:
+        """One repository's claimed entries, in order; a commit's completions dispatch once."""
+        groups: list[list[tuple[JournalEntry, Event]]] = []
+        seen: dict[str, list[tuple[JournalEntry, Event]]] = {}
+        for entry in batch:
+            try:
+                data = json.loads(entry.payload)
+            except ValueError:  # journalled only after it parsed; a corrupt row is a bug, not a retry
+                await self._settle([entry], "payload is not JSON")
+                continue
+            event = Event(data, event=entry.event, delivery_id=entry.delivery_id)
+            commit = _commit_of(entry, data)
+            if commit is not None and commit in seen:
+                seen[commit].append((entry, event))
+                continue
+            group = [(entry, event)]
+            groups.append(group)
+            if commit is not None:
+                seen[commit] = group
+        for group in groups:
+            entry, event = group[-1]  # the newest delivery about the commit stands for all of them
+            try:
+                await self._router.dispatch(event, self._trackers)
+            except Exception as error:
+                log.exception("%s failed", entry.describe())
+                await self._settle([e for e, _ in group], f"{type(error).__name__}: {error}")
+            else:
+                await self._settle([e for e, _ in group], None)
+                if len(group) > 1:
+                    log.info("%s stood for %d deliveries about the same commit", entry.describe(), len(group))
+
+    async def _settle(self, entries: list[JournalEntry], error: str | None) -> None:
+        for entry in entries:
+            if error is None:
+                await self.journal.complete(entry.delivery_id)
+                self.processed += 1
+            else:
+                parked = await self.journal.fail(entry.delivery_id, error[:1000], self._clock())
+                self.failed += 1
+                if parked.status == "dead":
+                    log.error(
+                        "%s parked as dead after %d attempts: %s", entry.describe(), parked.attempts, error
+                    )
