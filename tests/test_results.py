@@ -14,9 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.results.counts import TestCounts
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
 from tests.conftest import FIXTURES
 from tests.harness import REPO, BotHarness, sha_of, summary
+from tests.test_junit import JUNIT_FIXTURES
+from tests.test_runners import RUNNER_FIXTURES
 
 RUNNERS = FIXTURES / "runners"
 
@@ -169,12 +172,10 @@ def zip_bomb() -> bytes:
     ("archive", "reason"),
     [
         pytest.param(zip_bomb(), "compression ratio too high", id="zip bomb"),
-        pytest.param(
-            zipped({"junit.xml": BILLION_LAUGHS}), "DTDs and entities are not allowed", id="billion laughs"
-        ),
+        pytest.param(zipped({"junit.xml": BILLION_LAUGHS}), "declarations refused", id="billion laughs"),
         pytest.param(b"PK\x03\x04 this is not a zip", "not a readable zip archive", id="broken zip"),
         pytest.param(
-            zipped({"junit.xml": b"<testsuite><testcase name='a'>"}), "not well-formed XML", id="truncated"
+            zipped({"junit.xml": b"<testsuite><testcase name='a'>"}), "malformed XML", id="truncated"
         ),
     ],
 )
@@ -256,3 +257,35 @@ async def test_skipped_tests_can_count_against_the_pass_rate(bot: BotHarness) ->
     block = status_block(bot)
     assert "**Pass rate: 61.1%**" in block
     assert "passed ÷ (passed + failed + errors + skipped)" in block
+
+
+def _first_per_runner(fixtures: list[tuple[str, str, TestCounts]]) -> list[tuple[str, TestCounts]]:
+    chosen: dict[str, tuple[str, TestCounts]] = {}
+    for fixture, runner, counts in fixtures:
+        if counts.executed and runner not in chosen:
+            chosen[runner] = (fixture, counts)
+    return list(chosen.values())
+
+
+@pytest.mark.parametrize(("fixture", "counts"), _first_per_runner(RUNNER_FIXTURES))
+async def test_each_runners_real_log_gives_exact_counts_through_github(
+    bot: BotHarness, fixture: str, counts: TestCounts
+) -> None:
+    run = bot.workflow("c1", {"tests": actions_log((RUNNERS / fixture).read_bytes())})
+    await bot.workflow_completed(run)
+    results = await bot.app_results("c1")
+    assert [job.source for job in results.jobs] == ["logs"]
+    assert results.counts == counts
+
+
+@pytest.mark.parametrize(("fixture", "counts"), JUNIT_FIXTURES)
+async def test_each_producers_junit_artifact_gives_exact_counts_through_github(
+    bot: BotHarness, fixture: str, counts: TestCounts
+) -> None:
+    archive = zipped({f"reports/{fixture}": (RUNNERS / "junit" / fixture).read_bytes()})
+    run = bot.workflow("c1", {"tests": actions_log(b"build finished\n")}, artifacts={"junit-report": archive})
+    await bot.workflow_completed(run)
+    results = await bot.app_results("c1")
+    assert [job.source for job in results.jobs] == ["junit"]
+    assert results.counts == counts
+    assert len(results.cases) == counts.executed + counts.skipped

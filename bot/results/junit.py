@@ -1,35 +1,61 @@
-"""JUnit XML from any producer: counts and per-test outcomes.
+"""JUnit XML, the test report format nearly every runner can write, read from untrusted artifacts.
 
-The format has no single specification: pytest (xunit1 and xunit2), Jest's jest-junit, Maven Surefire,
-go-junit-report, gotestsum and cargo-nextest all write ``testsuites``/``testsuite``/``testcase`` with
-``failure``, ``error`` and ``skipped`` children, nest suites, and leave attributes out. Counts come from
-the test cases themselves, never from a suite's summary attributes, which producers disagree on.
-The files come from untrusted workflows: defusedxml refuses DTDs, entity expansion and external
-entities before anything is expanded.
+One reader for every producer (pytest's xunit1 and xunit2 families, jest-junit, Vitest, Mocha's xunit
+reporter, node's junit reporter, Maven Surefire, PHPUnit, cargo-nextest, go-junit-report, gotestsum):
+``<testsuites>`` or a lone ``<testsuite>``, suites nested at any depth, ``<testcase>`` elements whose
+child ``<failure>``, ``<error>`` or ``<skipped>`` gives the outcome (none: passed; ``<error>`` beats
+``<failure>``, which beats ``<skipped>``). Counts come from the test cases, never from the suites'
+``tests``/``failures`` attributes, which producers fill inconsistently or leave out.
+
+``test_id`` is ``classname::name``; without a classname it is ``suite::name``, and ``name`` alone when
+neither exists. It is stable across runs of the same suite, so checklist rules can match it with globs.
+
+The input comes from code anyone can push. Document type declarations are refused outright, so no
+entity is ever expanded (billion laughs) and nothing external is ever fetched; the text is decoded
+by the encoding its BOM or declaration names, bytes invalid in it and control characters XML forbids
+(raw ANSI codes in a failure message) become U+FFFD rather than failing the whole file; the tree is
+streamed, each test case dropped once read, and reading stops at ``max_cases``.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
+import codecs
+import io
+import math
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
+from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+import defusedxml.ElementTree as safe_tree
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from bot.results.counts import TestCounts
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
-MAX_CASES = 200_000
+
+_ENCODING_DECLARATION = re.compile(rb"""^<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Characters XML 1.0 forbids even as character references: C0 controls other than tab, LF and CR.
+_FORBIDDEN_CONTROLS = {code: "\ufffd" for code in range(0x20) if chr(code) not in "\t\n\r"}
+_OUTCOME_BY_CHILD: dict[str, Outcome] = {"error": "error", "failure": "failed", "skipped": "skipped"}
+_RANK: dict[Outcome, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 
 
 class JUnitError(Exception):
-    """The file is not JUnit XML the bot will read; the message says why."""
+    """The file cannot be read as JUnit XML; the message says why, for the bot's log and status."""
 
 
 @dataclass(frozen=True)
 class TestCaseResult:
-    """One test's outcome. ``test_id`` is ``classname::name`` (or ``name`` without a class)."""
+    """One test case's verdict."""
 
     __test__ = False  # not a pytest test class
 
@@ -37,7 +63,7 @@ class TestCaseResult:
     outcome: Outcome
     suite: str
     file: str | None
-    time: float | None
+    time: float | None  # seconds, when the producer wrote a usable one
 
 
 @dataclass(frozen=True)
@@ -46,68 +72,102 @@ class JUnitReport:
     cases: tuple[TestCaseResult, ...]
 
 
-def _local(tag: object) -> str:
-    """The tag without a namespace; comments and processing instructions have no string tag."""
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _outcome(case: ElementTree.Element) -> Outcome:
-    children = {_local(child.tag) for child in case}
-    if "error" in children:
-        return "error"
-    if "failure" in children:
-        return "failed"
-    if "skipped" in children:
-        return "skipped"
-    return "passed"
-
-
-def _time(value: str | None) -> float | None:
+def parse_junit_xml(data: bytes, *, max_cases: int = 200_000) -> JUnitReport:
+    """Every test case in one JUnit XML file, and their counts; JUnitError when it cannot be read."""
+    text = _decode(data)
+    cases: list[TestCaseResult] = []
     try:
-        return float(value) if value else None
+        for case in _read_cases(text):
+            if len(cases) == max_cases:
+                raise JUnitError(f"more than {max_cases} test cases")
+            cases.append(case)
+    except DTDForbidden as error:
+        raise JUnitError("document type declarations refused (no entity is expanded)") from error
+    except EntitiesForbidden as error:
+        raise JUnitError("entity declarations refused") from error
+    except ExternalReferenceForbidden as error:
+        raise JUnitError("external references refused") from error
+    except ParseError as error:
+        raise JUnitError(f"malformed XML: {error}") from error
+    return JUnitReport(counts=_count(cases), cases=tuple(cases))
+
+
+def _decode(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace").translate(_FORBIDDEN_CONTROLS)
+    declared = _ENCODING_DECLARATION.match(data)
+    encoding = declared[1].decode("ascii") if declared else "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError as error:
+        raise JUnitError(f"unknown encoding {encoding!r}") from error
+    return data.decode(encoding, errors="replace").translate(_FORBIDDEN_CONTROLS)
+
+
+def _local(tag: str) -> str:
+    """The tag without its namespace: some producers put their reports in one."""
+    return tag.rpartition("}")[2]
+
+
+def _read_cases(text: str) -> Iterator[TestCaseResult]:
+    events = safe_tree.iterparse(io.StringIO(text), events=("start", "end"), forbid_dtd=True)
+    suites: list[Element] = []
+    seen_root = False
+    for event, element in events:
+        tag = _local(element.tag)
+        if not seen_root:
+            if tag not in ("testsuites", "testsuite"):
+                raise JUnitError(f"not JUnit XML: the root element is <{tag[:40]}>")
+            seen_root = True
+        if event == "start":
+            if tag == "testsuite":
+                suites.append(element)
+            continue
+        if tag == "testcase":
+            yield _case(element, suites[-1] if suites else None)
+            element.clear()
+        elif tag == "testsuite" and suites:
+            suites.pop()
+            element.clear()
+    if not seen_root:
+        raise JUnitError("not JUnit XML: no root element")
+
+
+def _case(case: Element, suite: Element | None) -> TestCaseResult:
+    name = case.get("name", "")
+    classname = case.get("classname") or ""
+    suite_name = suite.get("name", "") if suite is not None else ""
+    owner = classname or suite_name
+    outcome: Outcome = "passed"
+    for child in case:
+        found = _OUTCOME_BY_CHILD.get(_local(child.tag))
+        if found is not None and _RANK[found] > _RANK[outcome]:
+            outcome = found
+    file = case.get("file") or (suite.get("file") or suite.get("filepath") if suite is not None else None)
+    return TestCaseResult(
+        test_id=f"{owner}::{name}" if owner else name,
+        outcome=outcome,
+        suite=suite_name,
+        file=file or None,
+        time=_seconds(case.get("time")),
+    )
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value.replace(",", "")[:40])
     except ValueError:
         return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def parse_junit_xml(data: bytes, *, max_cases: int = MAX_CASES) -> JUnitReport:
-    """Every test case in the file, wherever its suite nests it."""
-    try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as refused:
-        raise JUnitError(f"refused: {type(refused).__name__} (DTDs and entities are not allowed)") from None
-    except ElementTree.ParseError as error:
-        raise JUnitError(f"not well-formed XML ({error})") from None
-    except ValueError as error:  # e.g. an unknown encoding declaration
-        raise JUnitError(f"unreadable XML ({error})") from None
-    if _local(root.tag) not in ("testsuites", "testsuite"):
-        raise JUnitError(f"not JUnit XML: the root element is <{_local(root.tag)[:40]}>")
-
-    cases: list[TestCaseResult] = []
+def _count(cases: list[TestCaseResult]) -> TestCounts:
     tally = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-    stack: list[tuple[ElementTree.Element, str]] = [(root, "")]
-    while stack:
-        element, suite = stack.pop()
-        for child in element:
-            tag = _local(child.tag)
-            if tag in ("testsuite", "testsuites"):
-                stack.append((child, child.get("name") or suite))
-            elif tag == "testcase":
-                if len(cases) >= max_cases:
-                    raise JUnitError(f"more than {max_cases} test cases")
-                outcome = _outcome(child)
-                tally[outcome] += 1
-                name = child.get("name") or "(unnamed)"
-                classname = child.get("classname")
-                cases.append(
-                    TestCaseResult(
-                        test_id=f"{classname}::{name}" if classname else name,
-                        outcome=outcome,
-                        suite=suite,
-                        file=child.get("file"),
-                        time=_time(child.get("time")),
-                    )
-                )
-    counts = TestCounts(
+    for case in cases:
+        tally[case.outcome] += 1
+    return TestCounts(
         passed=tally["passed"], failed=tally["failed"], errors=tally["error"], skipped=tally["skipped"]
     )
-    return JUnitReport(counts=counts, cases=tuple(cases))

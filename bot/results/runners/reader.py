@@ -1,0 +1,72 @@
+"""What every runner's reader shares: the summary it yields and the way it is fed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.results.counts import TestCounts
+
+# Counts are short numbers; a bound keeps int() away from hostile 5,000-digit strings.
+NUMBER = r"\d{1,9}"
+
+
+@dataclass(frozen=True)
+class RunnerSummary:
+    """A runner's final summary: whose it is, its counts, and the text it was read from."""
+
+    runner: str  # "pytest", "jest", "go", ...
+    counts: TestCounts
+    line: str  # the summary line(s) it was read from, for the bot's log
+
+
+# Answered by a reader whose latest summary turned out to be unknowable (a Go package without per-test
+# lines joined the sum): the scanner forgets that reader's summary instead of keeping a partial one.
+WITHDRAWN = RunnerSummary("", TestCounts(), "")
+
+
+class SummaryReader(Protocol):
+    """Reads one runner's summaries from a log, one clean line at a time.
+
+    ``feed`` answers the summary that ``line`` completes or updates (a multi-line summary, or a sum over
+    packages, is answered again after every line that adds to it), ``WITHDRAWN`` when its summary so far
+    no longer holds, and None otherwise. A reader keeps
+    only the little state its runner's format needs, so a whole log is read in one linear pass.
+    """
+
+    def feed(self, line: str) -> RunnerSummary | None: ...
+
+
+class Evidence:
+    """The last few summary lines behind a sum, bounded so that a 10,000-package log stays small."""
+
+    LIMIT = 20
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._dropped = 0
+
+    def add(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) > self.LIMIT:
+            del self._lines[0]
+            self._dropped += 1
+
+    def text(self) -> str:
+        head = [f"... ({self._dropped} earlier lines)"] if self._dropped else []
+        return "\n".join(head + self._lines)
+
+
+def counted_parts(text: str, separator: str, part: re.Pattern[str]) -> list[tuple[int, str]] | None:
+    """``(number, word)`` of each ``separator``-separated part of ``text``; None unless every part matches.
+
+    ``part`` must match a whole stripped part and name its groups ``n`` and ``word``.
+    """
+    parts: list[tuple[int, str]] = []
+    for piece in text.split(separator):
+        match = part.fullmatch(piece.strip())
+        if match is None:
+            return None
+        parts.append((int(match["n"]), match["word"]))
+    return parts

@@ -1,0 +1,308 @@
+"""Runner summaries read from real runner output (fixtures made by tests/fixtures/runners/generate.sh)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from bot.results.counts import TestCounts
+from bot.results.runners import MAX_LINE, RunnerSummary, SummaryScanner, clean_line, parse_summary
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runners"
+
+
+def read_fixture(name: str) -> str:
+    return (FIXTURES / name).read_bytes().decode("utf-8", errors="replace")
+
+
+# The sample suite's outcomes: 6 passed (two parametrized), 1 failed, 1 setup error, 1 skipped,
+# 1 xfailed, 1 xpassed, 2 warnings from one passing test.
+PYTEST_SAMPLE = TestCounts(passed=6, failed=1, errors=1, skipped=1, xfailed=1, xpassed=1, warnings=2)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "counts"),
+    [
+        ("pytest/default.txt", PYTEST_SAMPLE),
+        ("pytest/quiet.txt", PYTEST_SAMPLE),
+        ("pytest/verbose.txt", PYTEST_SAMPLE),
+        ("pytest/report-all.txt", PYTEST_SAMPLE),
+        ("pytest/color.txt", PYTEST_SAMPLE),
+        ("pytest/quiet-color.txt", PYTEST_SAMPLE),
+        (
+            "pytest/deselected.txt",
+            TestCounts(
+                passed=5, failed=1, errors=1, skipped=1, xfailed=1, xpassed=1, warnings=2, deselected=1
+            ),
+        ),
+        ("pytest/all-deselected.txt", TestCounts(deselected=11)),
+        ("pytest/all-pass.txt", TestCounts(passed=3)),
+        ("pytest/no-tests-ran.txt", TestCounts()),
+        ("pytest/collection-error.txt", TestCounts(errors=1)),
+        ("pytest/over-a-minute.txt", TestCounts(passed=1, failed=1)),
+        ("pytest/subtests.txt", TestCounts(passed=1, failed=2)),
+    ],
+)
+def test_pytest_output_gives_the_counts_of_its_final_line(fixture: str, counts: TestCounts) -> None:
+    summary = parse_summary(read_fixture(fixture))
+
+    assert summary is not None
+    assert summary.runner == "pytest"
+    assert summary.counts == counts
+
+
+def test_pytest_summary_line_is_kept_without_colour_codes() -> None:
+    summary = parse_summary(read_fixture("pytest/color.txt"))
+
+    assert summary is not None
+    assert summary.line == (
+        "= 1 failed, 6 passed, 1 skipped, 1 xfailed, 1 xpassed, 2 warnings, 1 error in "
+        + summary.line.split(" in ")[1]
+    )
+    assert "\x1b" not in summary.line
+
+
+def test_pytest_very_quiet_output_has_no_summary_line() -> None:
+    assert parse_summary(read_fixture("pytest/very-quiet.txt")) is None
+
+
+# What each sample suite in tests/fixtures/runners/sample-suites holds, as each runner counts it.
+# Real (or, where named .documented, runner-documented) output of each runner and its exact counts.
+RUNNER_FIXTURES: list[tuple[str, str, TestCounts]] = [
+    (
+        "unittest/failures.txt",
+        "unittest",
+        TestCounts(passed=2, failed=1, errors=1, skipped=1, xfailed=1, xpassed=1),
+    ),
+    (
+        "unittest/verbose.txt",
+        "unittest",
+        TestCounts(passed=2, failed=1, errors=1, skipped=1, xfailed=1, xpassed=1),
+    ),
+    ("unittest/all-pass.txt", "unittest", TestCounts(passed=2, skipped=1)),
+    ("unittest/no-tests.txt", "unittest", TestCounts()),
+    ("jest/default.txt", "jest", TestCounts(passed=5, failed=1, skipped=2)),
+    ("jest/verbose.txt", "jest", TestCounts(passed=5, failed=1, skipped=2)),
+    ("jest/ci.txt", "jest", TestCounts(passed=5, failed=1, skipped=2)),
+    ("jest/all-pass.txt", "jest", TestCounts(passed=2)),
+    ("vitest/default.txt", "vitest", TestCounts(passed=6, failed=1, skipped=2)),
+    ("vitest/color.txt", "vitest", TestCounts(passed=6, failed=1, skipped=2)),
+    ("vitest/verbose.txt", "vitest", TestCounts(passed=6, failed=1, skipped=2)),
+    ("vitest/all-pass.txt", "vitest", TestCounts(passed=2)),
+    ("mocha/spec.txt", "mocha", TestCounts(passed=3, failed=2, skipped=2)),
+    ("mocha/dot.txt", "mocha", TestCounts(passed=3, failed=2, skipped=2)),
+    ("mocha/color.txt", "mocha", TestCounts(passed=3, failed=2, skipped=2)),
+    ("mocha/all-pass.txt", "mocha", TestCounts(passed=3)),
+    ("mocha/tap.txt", "tap", TestCounts(passed=3, failed=2, skipped=2)),
+    ("node-test/tap.txt", "node:test", TestCounts(passed=3, failed=1, skipped=2)),
+    ("node-test/spec.txt", "node:test", TestCounts(passed=3, failed=1, skipped=2)),
+    ("tap/perl-test-more.txt", "tap", TestCounts(passed=2, failed=1, skipped=1, xfailed=1, xpassed=1)),
+    ("go/verbose.txt", "go", TestCounts(passed=5, failed=3, skipped=1)),
+    ("go/verbose-one-package.txt", "go", TestCounts(passed=2)),
+    ("go/verbose-twice.txt", "go", TestCounts(passed=5, failed=3, skipped=1)),
+    ("go/build-failed.txt", "go", TestCounts(errors=1)),
+    ("gotestsum/pkgname.documented.txt", "gotestsum", TestCounts(passed=5, failed=3, skipped=1)),
+    (
+        "gotestsum/rerun-fails.documented.txt",
+        "gotestsum",
+        TestCounts(passed=9, failed=2, skipped=1, errors=1),
+    ),
+    ("cargo/fail-fast.txt", "cargo", TestCounts(passed=2, failed=1, skipped=1)),
+    ("cargo/no-fail-fast.txt", "cargo", TestCounts(passed=5, failed=1, skipped=1)),
+    ("cargo/filtered.txt", "cargo", TestCounts(passed=1, deselected=6)),
+    ("cargo/include-ignored.txt", "cargo", TestCounts(passed=3, failed=1)),
+    ("cargo/all-pass.txt", "cargo", TestCounts(passed=2)),
+    ("nextest/no-fail-fast.txt", "nextest", TestCounts(passed=4, failed=1, skipped=1)),
+    ("nextest/fail-fast.txt", "nextest", TestCounts(passed=4, failed=1, skipped=1)),
+    ("nextest/color.txt", "nextest", TestCounts(passed=5, failed=1)),
+    ("nextest/all-pass.txt", "nextest", TestCounts(passed=2)),
+    ("maven/two-modules.txt", "maven", TestCounts(passed=4, failed=1, errors=1, skipped=1)),
+    ("maven/fail-fast.txt", "maven", TestCounts(passed=2, failed=1, errors=1, skipped=1)),
+    ("maven/all-pass.txt", "maven", TestCounts(passed=2)),
+    ("gradle/test-failed.documented.txt", "gradle", TestCounts(passed=4, failed=2, skipped=1)),
+    ("dotnet/two-assemblies.documented.txt", "dotnet", TestCounts(passed=5, failed=1, skipped=1)),
+    ("rspec/progress.txt", "rspec", TestCounts(passed=2, failed=1, skipped=2)),
+    ("rspec/documentation.txt", "rspec", TestCounts(passed=2, failed=1, skipped=2)),
+    ("rspec/all-pass.txt", "rspec", TestCounts(passed=2)),
+    ("phpunit/failures.txt", "phpunit", TestCounts(passed=5, failed=1, errors=1, skipped=2)),
+    ("phpunit/all-pass.txt", "phpunit", TestCounts(passed=2)),
+    ("phpunit/skipped-only.txt", "phpunit", TestCounts(passed=1, skipped=1)),
+]
+
+
+@pytest.mark.parametrize(("fixture", "runner", "counts"), RUNNER_FIXTURES)
+def test_each_runner_output_gives_its_exact_counts(fixture: str, runner: str, counts: TestCounts) -> None:
+    summary = parse_summary(read_fixture(fixture))
+
+    assert summary is not None
+    assert (summary.runner, summary.counts) == (runner, counts)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        # Without -v, go test prints nothing for a passing test: its counts cannot be known.
+        "go/plain.txt",
+        # node's dot reporter prints no counts.
+        "node-test/dot.txt",
+        # A passing Gradle build prints no counts.
+        "gradle/all-pass.documented.txt",
+    ],
+)
+def test_output_without_counts_gives_no_summary(fixture: str) -> None:
+    assert parse_summary(read_fixture(fixture)) is None
+
+
+def test_summed_runners_keep_every_line_they_summed_as_evidence() -> None:
+    summary = parse_summary(read_fixture("maven/two-modules.txt"))
+
+    assert summary is not None
+    assert summary.line == (
+        "Tests run: 5, Failures: 1, Errors: 1, Skipped: 1\nTests run: 2, Failures: 0, Errors: 0, Skipped: 0"
+    )
+
+
+def test_a_log_with_two_runners_reports_the_one_that_finished_last() -> None:
+    log = read_fixture("cargo/no-fail-fast.txt") + read_fixture("jest/default.txt")
+
+    summary = parse_summary(log)
+
+    assert summary is not None
+    assert summary.runner == "jest"
+
+
+def test_a_second_cargo_invocation_starts_a_new_sum() -> None:
+    log = read_fixture("cargo/no-fail-fast.txt") + read_fixture("cargo/all-pass.txt")
+
+    summary = parse_summary(log)
+
+    assert summary is not None
+    assert summary.counts == TestCounts(passed=2)
+
+
+def test_a_second_maven_invocation_starts_a_new_sum() -> None:
+    log = read_fixture("maven/two-modules.txt") + read_fixture("maven/all-pass.txt")
+
+    summary = parse_summary(log)
+
+    assert summary is not None
+    assert summary.counts == TestCounts(passed=2)
+
+
+def test_a_go_package_that_passed_without_verbose_output_makes_the_sum_unknown() -> None:
+    log = read_fixture("go/verbose-one-package.txt") + "ok  \texample.com/sample/calc\t0.004s\n"
+
+    assert parse_summary(log) is None
+
+
+def test_github_actions_timestamps_are_ignored() -> None:
+    log = "".join(
+        f"2024-05-01T12:34:56.1234567Z {line}\n" for line in read_fixture("go/verbose.txt").splitlines()
+    )
+
+    summary = parse_summary(log)
+
+    assert summary is not None
+    assert summary.counts == TestCounts(passed=5, failed=3, skipped=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("84 failed, 143 passed, 7 skipped", TestCounts(passed=143, failed=84, skipped=7)),
+        ("143 passed, 7 skipped, 84 failed", TestCounts(passed=143, failed=84, skipped=7)),
+        ("Tests: 84 failed, 143 passed, 7 skipped", TestCounts(passed=143, failed=84, skipped=7)),
+        ("84 failed, 143 passed, 7 skipped.", TestCounts(passed=143, failed=84, skipped=7)),
+        ("2 errors, 1 xpassed, 3 xfailed", TestCounts(errors=2, xpassed=1, xfailed=3)),
+        ("1 passed, 1 warning in 0.01s", TestCounts(passed=1, warnings=1)),
+        ("==== 2 failed, 3 passed, 4 rerun in 1.20s ====", TestCounts(passed=3, failed=2)),
+        ("=== 5 passed in 62.10s (0:01:02) ===", TestCounts(passed=5)),
+        ("5 passed in 0:01:02", TestCounts(passed=5)),
+        ("5 passed in 0.05 seconds", TestCounts(passed=5)),
+        ("== no tests ran in 0.00s ==", TestCounts()),
+        ("no tests ran", TestCounts()),
+        (
+            "\x1b[32m=== \x1b[32m\x1b[1m3 passed\x1b[0m\x1b[32m in 0.01s\x1b[0m\x1b[32m ===\x1b[0m",
+            TestCounts(passed=3),
+        ),
+        ("2024-05-01T12:34:56.1234567Z 7 passed, 1 deselected in 0.3s", TestCounts(passed=7, deselected=1)),
+    ],
+)
+def test_pytest_summary_is_read_in_every_written_form(text: str, counts: TestCounts) -> None:
+    summary = parse_summary(text)
+
+    assert summary == RunnerSummary("pytest", counts, clean_line(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "collected 11 items / 1 deselected / 10 selected",
+        "!!!!!!!! Interrupted: 1 error during collection !!!!!!!!",
+        "==== 5 tests collected in 0.01s ====",
+        "Check 1 passed",
+        "3 passed, and then some",
+        "1 passed, 2 bananas",
+        "99999999999999999999999 passed",
+        "8 " + "1" * 5000 + " passed",
+    ],
+)
+def test_lines_that_only_look_like_a_pytest_summary_are_not_one(text: str) -> None:
+    assert parse_summary(text) is None
+
+
+def test_the_last_summary_in_a_log_wins() -> None:
+    log = "=== 3 failed, 1 passed in 1.00s ===\nre-running\n=== 4 passed in 1.00s ===\nPost job cleanup.\n"
+
+    summary = parse_summary(log)
+
+    assert summary is not None
+    assert summary.counts == TestCounts(passed=4)
+
+
+def test_a_log_fed_line_by_line_gives_the_same_summary_as_the_whole_text() -> None:
+    text = read_fixture("pytest/color.txt")
+    scanner = SummaryScanner()
+
+    scanner.feed_lines(text.splitlines())
+
+    assert scanner.summary == parse_summary(text)
+
+
+@pytest.mark.parametrize(
+    "hostile_line",
+    [
+        "1 passed, " * 100_000,
+        "=" * 1_000_000,
+        "Tests: " + "1 failed, " * 100_000 + "3 total",
+        "\x1b[" * 500_000,
+        " " * 60 + "--- PASS: " * 100_000,
+        "ok 1" + " " * 1_000_000,
+        "Tests run: " + "9" * 1_000_000,
+    ],
+)
+def test_a_megabyte_line_is_read_quickly_and_never_taken_for_a_summary(hostile_line: str) -> None:
+    for text in (hostile_line, hostile_line[:MAX_LINE]):
+        assert parse_summary(f"{text}\n=== 3 passed in 0.01s ===\n{text}") == RunnerSummary(
+            "pytest", TestCounts(passed=3), "=== 3 passed in 0.01s ==="
+        )
+
+
+def test_binary_noise_never_raises() -> None:
+    noise = random.Random(7)
+    for _ in range(200):
+        data = bytes(noise.randrange(256) for _ in range(2_000))
+        parse_summary(data.decode("utf-8", errors="surrogateescape"))
+        parse_summary(data.decode("latin-1"))
+
+
+def test_a_hundred_thousand_line_log_is_read_in_one_pass() -> None:
+    log = read_fixture("go/verbose.txt") * 4_000
+
+    summary = parse_summary(log)
+
+    assert summary is not None
+    assert summary.counts == TestCounts(passed=5, failed=3, skipped=1)
