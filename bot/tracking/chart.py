@@ -48,13 +48,15 @@ def mermaid_trend(points: Sequence[TrendPoint], gate: float, *, title: str = "Pa
     labels = [_safe_label(point.label)[:SHORT_SHA] for point in points if point.rate is not None]
     if len(labels) > MAX_SHA_LABELS or len(set(labels)) < len(labels):
         labels = [str(n) for n in ordinals]
-    gate_percent = _one_decimal(gate)
+    gate_percent = _gate_percent(gate)
     low, high = _y_range([*rates, gate_percent])
+    safe_title = _safe_title(title)
+    categories = ", ".join(f'"{label}"' for label in labels)
     lines = [
         "```mermaid",
         "xychart-beta",
-        f'  title "{_safe_title(title)}"',
-        f"  x-axis [{', '.join(f'{chr(34)}{label}{chr(34)}' for label in labels)}]",
+        *([f'  title "{safe_title}"'] if safe_title else []),
+        f"  x-axis [{categories}]",
         f'  y-axis "Pass rate (%)" {low} --> {high}',
         f"  line [{', '.join(f'{rate:.1f}' for rate in rates)}]",
         f"  line [{', '.join(f'{gate_percent:.1f}' for _ in rates)}]",
@@ -83,18 +85,25 @@ def text_trend(
     if not rates:
         return ""
     shown = [f"{rate:.1f}%" for rate in rates]
-    if len(shown) > last + 1:
+    if len(shown) > last + 2:  # an ellipsis standing for one rate would save nothing
         shown = [shown[0], "…", *shown[-last:]]
-    label = gate_label if gate_label is not None else f"{_one_decimal(gate):g}%"
+    label = gate_label if gate_label is not None else f"{_gate_percent(gate):g}%"
     text = f"{' → '.join(shown)} (gate {label})"
     if sparkline:
-        text = f"{_sparkline(rates, _y_range([*rates, _one_decimal(gate)]))} {text}"
+        text = f"{_sparkline(rates, _y_range([*rates, _gate_percent(gate)]))} {text}"
     return text
 
 
 def _one_decimal(fraction: float) -> float:
     """A fraction as a percentage rounded to one decimal, the precision the status block shows."""
     return round(fraction * 100, 1)
+
+
+def _gate_percent(gate: float) -> float:
+    """The gate in percent; anything but a fraction would put ``nan`` or worse into the chart."""
+    if not (math.isfinite(gate) and 0 <= gate <= 1):
+        raise ValueError(f"a gate is a fraction in [0, 1], not {gate!r}")
+    return _one_decimal(gate)
 
 
 def _y_range(percents: Sequence[float]) -> tuple[int, int]:

@@ -1,0 +1,64 @@
+"""Keeping the tracking issue under GitHub's body limit by showing less history, never less human text.
+
+GitHub refuses an issue body over 65,536 characters. The status block's history table and chart grow with
+every run, so when the body would not fit, older runs are shown sparser: the first run (the baseline)
+always, the latest runs densely, and the further back the fewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def thin_history(runs: Sequence[T], keep: int, *, position: Callable[[T], float] | None = None) -> list[T]:
+    """At most ``keep`` of ``runs`` (oldest first): the first, the latest densely, older ones sparser.
+
+    Runs are dropped one at a time, each time the one whose gap (between its neighbours) is smallest
+    relative to its age, so in the end the gaps grow in proportion to age. ``position`` places a run on
+    the time line (an ordinal or a timestamp; by default its index in ``runs``) and must not decrease.
+
+    Dropping one run at a time is what makes this stable: a history within ``keep`` is returned as it
+    is, and a thinned history plus one new run loses exactly one run. Pass ``position`` when thinning a
+    history that was thinned before, since indices no longer say how far apart its runs were.
+    ``keep == 1`` keeps only the latest run: the current result matters more than the baseline.
+    """
+    if keep < 1:
+        raise ValueError(f"a history keeps at least one run, not {keep}")
+    if keep == 1 and runs:
+        return [runs[-1]]
+    kept = list(runs)
+    places = [float(index) for index in range(len(runs))] if position is None else list(map(position, runs))
+    while len(kept) > keep:
+        latest = places[-1]
+        # The first run (the baseline) and the latest are never candidates; ties drop the older run.
+        drop = min(
+            range(1, len(kept) - 1),
+            key=lambda i: (places[i + 1] - places[i - 1]) / (latest - places[i + 1] + 1),
+        )
+        del kept[drop], places[drop]
+    return kept
+
+
+def fit_block(render: Callable[[int], str], budget: int, total: int) -> tuple[str, int]:
+    """The rendering with the most history, out of ``total`` runs, that fits ``budget`` characters.
+
+    ``render(n)`` renders the block showing ``n`` runs and must not get shorter as ``n`` grows, so a binary
+    search finds the largest fitting ``n`` in about log2(total) renderings. When not even one run fits,
+    the one-run rendering is returned all the same: the caller decides whether to post it (and say the
+    human text leaves no room) or not.
+    """
+    if total < 1:
+        raise ValueError(f"a block shows at least one run, so total >= 1, not {total}")
+    fitting: tuple[str, int] | None = None
+    low, high = 1, total
+    while low <= high:
+        shown = (low + high) // 2
+        text = render(shown)
+        if len(text) <= budget:
+            fitting, low = (text, shown), shown + 1
+        else:
+            high = shown - 1
+    return fitting if fitting is not None else (render(1), 1)
