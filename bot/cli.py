@@ -1,5 +1,5 @@
 """The ``issue-status-bot`` command: ``serve`` runs the App, ``demo`` replays the canonical story,
-``deliveries`` inspects and retries journalled webhook deliveries."""
+``deliveries`` inspects and retries journalled webhook deliveries, ``reconcile`` recomputes trackers."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def serve() -> int:
     return 0
 
 
+def reconcile(repository: str | None) -> int:
+    from bot.reconcile import reconcile_with_settings
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"issue-status-bot: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    summary = asyncio.run(reconcile_with_settings(settings, repository=repository))
+    print(summary)
+    return 0 if summary.ok else 1
+
+
 def demo() -> int:
     from bot.demo import run_demo
 
@@ -51,10 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook server (settings from the environment)")
     commands.add_parser("demo", help="replay the canonical story against an embedded fake GitHub")
     add_deliveries_commands(commands)
+    reconciling = commands.add_parser(
+        "reconcile", help="recompute every tracker from GitHub's latest CI results, now"
+    )
+    reconciling.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
     if args.command == "serve":
         return serve()
+    if args.command == "reconcile":
+        return reconcile(args.repo)
     if args.command == "deliveries":
         return run_deliveries_command(args, Path(os.environ.get("BOT_STATE_DIR", "./var")))
     return demo()

@@ -16,12 +16,12 @@ from aiohttp import web
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.github.auth import InstallationTokens
-from bot.github.blobs import BlobReader
+from bot.app_services import GITHUB_TIMEOUT, app_services
+from bot.catch_up import CatchUp
+from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
 from bot.journal import JOURNAL_FILENAME, Journal, SQLiteJournal
-from bot.results.commit import result_collector
 from bot.settings import Settings
 from bot.tracker import TrackerService
 from bot.webhook import MAX_PAYLOAD_BYTES, DeliveryRejected, parse_delivery
@@ -29,8 +29,6 @@ from bot.worker import DeliveryWorkers, journal_key
 
 log = logging.getLogger(__name__)
 
-# Outgoing calls to GitHub give up after this long rather than hang a worker.
-GITHUB_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 # On shutdown (SIGTERM), work in flight gets this long to finish; what is cut short stays journalled.
 SHUTDOWN_GRACE_SECONDS = 20
 
@@ -40,6 +38,8 @@ JOURNAL = web.AppKey("journal", Journal)
 WORKERS = web.AppKey("workers", DeliveryWorkers)
 TRACKERS = web.AppKey("trackers", TrackerService)
 GITHUB = web.AppKey("github", GitHubApp)
+APP_API = web.AppKey("app_api", AppAPI)
+CATCH_UP = web.AppKey("catch_up", CatchUp)
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -109,26 +109,20 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     journal = SQLiteJournal(settings.state_dir / JOURNAL_FILENAME)
     app[JOURNAL] = journal
     async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
-        tokens = InstallationTokens(
-            session,
-            api_url=settings.api_url,
-            app_id=settings.app_id,
-            private_key_pem=settings.private_key_pem,
-        )
-        github = GitHubApp(
-            session, tokens, api_url=settings.api_url, write_interval=settings.github_write_interval
-        )
-        app[GITHUB] = github
-        trackers = TrackerService(
-            github, result_collector(BlobReader(session)), state_secret=settings.webhook_secret
-        )
-        app[TRACKERS] = trackers
+        services = app_services(session, settings)
+        app[GITHUB] = services.github
+        app[APP_API] = services.app_api
+        app[TRACKERS] = trackers = services.trackers
         workers = DeliveryWorkers(journal, app[ROUTER], trackers, coalesce_seconds=settings.coalesce_seconds)
         app[WORKERS] = workers
         workers.start()
+        catch_up = CatchUp(services.app_api, trackers, journal, interval=settings.reconcile_seconds)
+        app[CATCH_UP] = catch_up
+        catch_up.start()
         try:
             yield
         finally:
+            await catch_up.stop()
             try:
                 async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
                     await workers.stop()

@@ -34,6 +34,7 @@ class Settings:
     state_dir: Path = Path("./var")
     github_write_interval: float = 1.0  # seconds between writes per installation (GitHub's guidance)
     coalesce_seconds: float = 1.0  # how long a repository's burst of deliveries is gathered before work
+    reconcile_seconds: float = 3600.0  # how often trackers are recomputed from GitHub; 0 never
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +49,7 @@ class Settings:
             state_dir=Path(env.get("BOT_STATE_DIR", "./var")),
             github_write_interval=_seconds(env, "GITHUB_WRITE_INTERVAL", default=1.0),
             coalesce_seconds=_seconds(env, "BOT_COALESCE_SECONDS", default=1.0),
+            reconcile_seconds=_seconds(env, "BOT_RECONCILE_SECONDS", default=3600.0),
         )
 
 

@@ -29,6 +29,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("POST", "/app/installations/{installation_id}/access_tokens"),
     ("GET", "/app/hook/deliveries"),
     ("POST", "/app/hook/deliveries/{delivery_id}/attempts"),
+    ("GET", "/app/installations"),
     ("GET", "/installation/repositories"),
     ("GET", "/repos/{owner}/{repo}"),
     ("GET", "/repos/{owner}/{repo}/contents/{path}"),

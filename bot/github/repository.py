@@ -173,3 +173,22 @@ class Repository:
     async def add_assignees(self, number: int, logins: tuple[str, ...]) -> None:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/assignees", number=number)
         await self.gh.post(url, url_vars, data={"assignees": list(logins)})
+
+    async def branch_head(self, branch: str) -> str | None:
+        """The commit a branch points at, or None when there is no such branch."""
+        url, url_vars = self._url("/repos/{owner}/{repo}/branches/{branch}", branch=branch)
+        try:
+            answer = await self.gh.getitem(url, url_vars)
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return str(answer["commit"]["sha"])
+
+    async def recent_commits(self, branch: str, count: int) -> list[str]:
+        """The newest ``count`` commits reachable from a branch (at most one page), newest first."""
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/commits{?sha,per_page}", sha=branch, per_page=min(count, PAGE_SIZE)
+        )
+        answer = await self.gh.getitem(url, url_vars)
+        return [str(commit["sha"]) for commit in answer][:count]

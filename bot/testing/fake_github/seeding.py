@@ -61,13 +61,18 @@ class Seeding:
         *,
         status_code: int = 200,
         installation_id: int | None = None,
+        guid: str | None = None,
+        redelivery: bool = False,
+        delivered_at: float | None = None,
     ) -> dict[str, Any]:
+        """One attempt at a delivery, as the App's delivery log lists it. Attempts of one event share
+        its ``guid`` (the X-GitHub-Delivery header); ``delivered_at`` is seconds since the epoch."""
         delivery_id = self.world.new_id()
         delivery = {
             "id": delivery_id,
-            "guid": f"{delivery_id:08x}-0000-11ee-8000-000000000000",
-            "delivered_at": self.clock.iso(),
-            "redelivery": False,
+            "guid": guid or f"{delivery_id:08x}-0000-11ee-8000-000000000000",
+            "delivered_at": self.clock.iso(delivered_at),
+            "redelivery": redelivery,
             "duration": 0.27,
             "status": "OK" if status_code < 400 else "Bad Request",
             "status_code": status_code,
@@ -143,6 +148,14 @@ class Seeding:
         """A human closes or reopens the issue."""
         issue = self._repo(full_name).issue(number)
         issue["state"] = state
+        issue["updated_at"] = self.world.now_iso()
+        return issue
+
+    def unassign_all(self, full_name: str, number: int) -> dict[str, Any]:
+        """A human removes every assignee from the issue."""
+        issue = self._repo(full_name).issue(number)
+        issue["assignees"] = []
+        issue["assignee"] = None
         issue["updated_at"] = self.world.now_iso()
         return issue
 
@@ -465,6 +478,16 @@ class Seeding:
         return copy.deepcopy(json)
 
     # -- reading state back ------------------------------------------------------------------
+
+    def head(self, full_name: str, branch: str | None = None) -> str:
+        """The commit a branch (the default branch) points at."""
+        repo = self._repo(full_name)
+        return repo.branches[branch or repo.default_branch]
+
+    @property
+    def redeliveries(self) -> list[int]:
+        """The hook deliveries the App asked to redeliver, in the order asked."""
+        return list(self.world.redeliveries)
 
     def issue(self, full_name: str, number: int) -> dict[str, Any]:
         return copy.deepcopy(self._repo(full_name).issue(number))

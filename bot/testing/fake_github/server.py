@@ -14,6 +14,7 @@ import hashlib
 import json
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,6 +111,7 @@ class FakeGitHub(Seeding):
         self.peak_in_flight = 0  # most API requests being answered at once
         self._closing = asyncio.Event()
         self._runners: list[web.AppRunner] = []
+        self._after: list[tuple[str, str, Callable[[], None]]] = []
         self._documentation = {op.operation_id: op.documentation_url for op in self.subset.operations}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -215,6 +217,18 @@ class FakeGitHub(Seeding):
         """Hold the next ``count`` API requests ``seconds`` before answering them as usual."""
         self._inject(count, Fault(None, delay=seconds, method=method, path=path))
 
+    def after_next(self, method: str, path_prefix: str, action: Callable[[], None]) -> None:
+        """Run ``action`` once, right after answering the next matching request: a human acting
+        between two of the bot's requests (an edit between its read and its write)."""
+        self._after.append((method.upper(), path_prefix, action))
+
+    def _run_after(self, method: str, path: str) -> None:
+        for hook in self._after:
+            if hook[0] == method and path.startswith(hook[1]):
+                self._after.remove(hook)
+                hook[2]()
+                return
+
     def _inject(self, count: int, fault: Fault) -> None:
         self.faults.extend(replace(fault) for _ in range(count))
 
@@ -257,6 +271,7 @@ class FakeGitHub(Seeding):
             self.rate_remaining = max(self.rate_remaining - 1, 0)
         for name, value in self._rate_headers().items():
             response.headers.setdefault(name, value)  # an injected rate limit's own values win
+        self._run_after(record.method, record.path)
         return response
 
     def _answer(

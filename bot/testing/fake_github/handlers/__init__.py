@@ -7,6 +7,7 @@ from bot.testing.fake_github.handlers import actions, apps, checks, issues, pull
 
 HANDLERS: dict[str, Handler] = {
     "apps/create-installation-access-token": apps.create_installation_access_token,
+    "apps/list-installations": apps.list_installations,
     "apps/list-webhook-deliveries": apps.list_webhook_deliveries,
     "apps/redeliver-webhook-delivery": apps.redeliver_webhook_delivery,
     "apps/list-repos-accessible-to-installation": apps.list_repos_accessible_to_installation,

@@ -1,11 +1,14 @@
-"""App-level operations: minting installation tokens, the installation's repositories, hook deliveries."""
+"""App-level operations: the App's installations and their tokens, an installation's repositories,
+hook deliveries."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.testing.fake_github.auth import RegisteredApp
 from bot.testing.fake_github.calls import Answer, Call, paginate
 from bot.testing.fake_github.records import GitHubError, not_found
+from bot.testing.fake_github.shapes import HTML_ROOT
 
 LEVELS = {"read": 1, "write": 2, "admin": 3}
 
@@ -62,6 +65,48 @@ def _not_in_installation(what: str) -> GitHubError:
         " installation.",
         reason=f"{what} is not in the installation",
     )
+
+
+def list_installations(call: Call) -> Answer:
+    """Every installation of the App, oldest first, each owned by its first repository's owner."""
+    app = call.app
+    assert app is not None  # the server authenticated the JWT before dispatching here
+    installations = [
+        _installation_json(call, app, installation_id, names)
+        for installation_id, names in sorted(call.world.installations.items())
+    ]
+    page, headers = paginate(call, installations)
+    return Answer(200, page, headers)
+
+
+def _installation_json(
+    call: Call, app: RegisteredApp, installation_id: int, names: list[str]
+) -> dict[str, Any]:
+    world = call.world
+    login = names[0].split("/")[0] if names else "octocat"
+    at = world.now_iso()
+    # The description (octokit 23.0.2) requires the account to be both a Simple User and an Enterprise
+    # (allOf where GitHub means anyOf); the Enterprise-only fields satisfy it without changing the user.
+    account = {**world.shapes.user(login), "name": login, "slug": login, "created_at": at, "updated_at": at}
+    return {
+        "id": installation_id,
+        "account": account,
+        "repository_selection": "selected",
+        "access_tokens_url": f"{world.shapes.api}/app/installations/{installation_id}/access_tokens",
+        "repositories_url": f"{world.shapes.api}/installation/repositories",
+        "html_url": f"{HTML_ROOT}/settings/installations/{installation_id}",
+        "app_id": app.app_id,
+        "app_slug": app.slug,
+        "target_id": account["id"],
+        "target_type": account["type"],
+        "permissions": dict(app.permissions),
+        "events": ["check_run", "check_suite", "workflow_run", "issues", "issue_comment"],
+        "created_at": at,
+        "updated_at": at,
+        "single_file_name": None,
+        "suspended_by": None,
+        "suspended_at": None,
+    }
 
 
 def list_repos_accessible_to_installation(call: Call) -> Answer:

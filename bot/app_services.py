@@ -1,0 +1,51 @@
+"""The App's long-lived GitHub objects, built alike for the server and one-off commands.
+
+Both ``serve`` and ``reconcile`` act as the same App: one HTTP session, tokens minted from the App's key,
+a client per installation, and the tracker service that updates issues through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.github.app_api import AppAPI
+from bot.github.auth import InstallationTokens
+from bot.github.blobs import BlobReader
+from bot.github.client import GitHubApp
+from bot.results.commit import result_collector
+from bot.settings import Settings
+from bot.tracker import TrackerService
+
+# Outgoing calls to GitHub give up after this long rather than hang a worker.
+GITHUB_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
+
+
+@dataclass(frozen=True)
+class AppServices:
+    github: GitHubApp  # installation clients (tokens, retries, throttling)
+    app_api: AppAPI  # calls as the App itself (installations, the delivery log)
+    trackers: TrackerService
+
+
+def app_services(session: aiohttp.ClientSession, settings: Settings) -> AppServices:
+    tokens = InstallationTokens(
+        session,
+        api_url=settings.api_url,
+        app_id=settings.app_id,
+        private_key_pem=settings.private_key_pem,
+    )
+    github = GitHubApp(
+        session, tokens, api_url=settings.api_url, write_interval=settings.github_write_interval
+    )
+    app_api = AppAPI(
+        session,
+        api_url=settings.api_url,
+        app_id=settings.app_id,
+        private_key_pem=settings.private_key_pem,
+    )
+    trackers = TrackerService(
+        github, result_collector(BlobReader(session)), state_secret=settings.webhook_secret
+    )
+    return AppServices(github=github, app_api=app_api, trackers=trackers)
