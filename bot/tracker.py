@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cachetools
@@ -28,9 +28,16 @@ from bot.config import (
 from bot.github.client import GitHubApp
 from bot.github.repository import RepoFile, Repository
 from bot.results.commit import CommitResults, ResultCollector
-from bot.tracking.body import find_checklist_item, replace_block, set_checklist_item, split_body
+from bot.tracking.body import (
+    block_content,
+    find_checklist_item,
+    human_text,
+    replace_block,
+    set_checklist_item,
+    split_body,
+)
 from bot.tracking.render import render, render_status_block
-from bot.tracking.state import RunRecord, StateCodec
+from bot.tracking.state import RunRecord, StateCodec, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
 
 log = logging.getLogger(__name__)
@@ -170,27 +177,70 @@ class TrackerService:
             if report.gate_newly_met:
                 await self.hand_over(repo, tracker, report, event)
 
-        block = render_status_block(
-            report,
-            state_marker=self.codec.encode(after, where),
-            commit_url=commit_url(event),
-            checklist_line_found=find_checklist_item(issue.body, tracker.checklist_line) is not None,
-            unavailable=results.unavailable,
-            evaluated_sha=event.sha,
-        )
-        body = replace_block(issue.body, block)
+        human = replace_block(issue.body, "")
         if report is not None:
-            body, _ = set_checklist_item(body, tracker.checklist_line, report.gate_met)
-        if body == issue.body:
-            return
-        if len(body) > MAX_BODY_CHARS:
-            log.error(
-                "%s: the updated body would exceed %d characters; not written",
-                where,
-                MAX_BODY_CHARS,
+            human, _ = set_checklist_item(human, tracker.checklist_line, report.gate_met)
+
+        def compose(state: TrackerState) -> str:
+            block = render_status_block(
+                report,
+                state_marker=self.codec.encode(state, where),
+                commit_url=commit_url(event),
+                checklist_line_found=find_checklist_item(issue.body, tracker.checklist_line) is not None,
+                unavailable=results.unavailable,
+                evaluated_sha=event.sha,
             )
+            return replace_block(human, block)
+
+        # Recomputing the same results must not write: compare before recording what this write saw.
+        if compose(replace(after, seen=before.seen, wrote=before.wrote)) == issue.body:
+            return
+        # The human text this write is based on, and the one it writes (the gate's box set), so that the
+        # edited event of this very write can tell whether it replaced an edit it never saw.
+        after = replace(
+            after, seen=human_digest(human_text(issue.body)), wrote=human_digest(human_text(human))
+        )
+        body = compose(after)
+        if len(body) > MAX_BODY_CHARS:
+            log.error("%s: the updated body would exceed %d characters; not written", where, MAX_BODY_CHARS)
             return
         await repo.update_issue_body(tracker.issue, body)
+
+    async def restore_unseen_edit(
+        self, repo: Repository, number: int, written_body: str, replaced_body: str
+    ) -> None:
+        """After the bot's own write, bring back human text that the write replaced without seeing it.
+
+        GitHub has no conditional update for issues: a human can edit between the bot's read and its
+        write. The edited event of the write carries the body it replaced; if that body's human text is
+        not what the bot had read, the human text is restored and the bot's block re-applied to it.
+        """
+        where = f"{repo.full_name}#{number}"
+        written = self.codec.decode(split_body(written_body).block, where)
+        if not written.wrote or human_digest(human_text(written_body)) != written.wrote:
+            return  # not a write of this App's, or one from before writes were recorded
+        if human_digest(human_text(replaced_body)) == written.seen:
+            return  # the write was based on exactly the text it replaced
+        async with self._lock(repo.full_name, number):
+            issue = await repo.issue(number)
+            current = block_content(issue.body)
+            if current is None or human_digest(human_text(issue.body)) != written.wrote:
+                log.warning(
+                    "%s: a write replaced an unseen edit, but the issue changed since; left alone", where
+                )
+                return
+            state = self.codec.decode(split_body(issue.body).block, where)
+            restored = replace_block(replaced_body, "")
+            config = await self.load_config(repo)
+            tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
+            if tracker is not None:
+                restored, _ = set_checklist_item(restored, tracker.checklist_line, state.gate_met)
+            state = replace(
+                state, seen=human_digest(human_text(issue.body)), wrote=human_digest(human_text(restored))
+            )
+            restored = replace_block(restored, self.codec.replace_marker(current, state, where))
+            log.warning("%s: the bot's last write replaced an edit it had not seen; restored it", where)
+            await repo.update_issue_body(number, restored)
 
     async def hand_over(
         self, repo: Repository, tracker: TrackerConfig, report: StatusReport, event: CommitEvent
@@ -225,18 +275,27 @@ class TrackerService:
         )
         if not mentions:
             return Handover((), (), (), ())
+        # Who is already asked is skipped: a hand-over repeated after a crash asks nobody twice.
         pulls = [pr for pr in await repo.open_pull_requests() if _is_head_of(pr, event, repo)]
         failures: list[str] = []
         if not pulls:
-            if review.reviewers:
-                await repo.add_assignees(tracker.issue, review.reviewers)
+            issue = await repo.issue(tracker.issue)
+            missing = tuple(
+                u for u in review.reviewers if u.lower() not in {a.lower() for a in issue.assignees}
+            )
+            if missing:
+                await repo.add_assignees(tracker.issue, missing)
             return Handover((), (), mentions, ())
         requested: list[int] = []
         for pr in pulls:
             author = (pr.get("user") or {}).get("login")
-            users = tuple(u for u in review.reviewers if u != author)
+            asked = {u["login"].lower() for u in pr.get("requested_reviewers") or []}
+            asked_teams = {t["slug"].lower() for t in pr.get("requested_teams") or []}
+            users = tuple(u for u in review.reviewers if u != author and u.lower() not in asked)
+            teams = tuple(t for t in review.team_reviewers if t.lower() not in asked_teams)
             try:
-                await repo.request_reviewers(pr["number"], users, review.team_reviewers)
+                if users or teams:
+                    await repo.request_reviewers(pr["number"], users, teams)
                 requested.append(pr["number"])
             except BadRequest as exc:
                 failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,11 +44,13 @@ class BotHarness:
     secret: bytes
     session: aiohttp.ClientSession
     repository: dict[str, Any] = field(default_factory=dict)
-    last_delivery: tuple[str, dict[str, Any]] | None = None
+    last_delivery: tuple[str, dict[str, Any], str] | None = None
 
-    async def send(self, event: str, payload: dict[str, Any]) -> int:
-        self.last_delivery = (event, payload)
-        status = await deliver(self.session, self.url, self.secret, event, payload)
+    async def send(self, event: str, payload: dict[str, Any], delivery_id: str | None = None) -> int:
+        """Deliver as GitHub does and wait until the bot's workers are done with it."""
+        delivery_id = delivery_id or str(uuid.uuid4())
+        self.last_delivery = (event, payload, delivery_id)
+        status = await deliver(self.session, self.url, self.secret, event, payload, delivery_id=delivery_id)
         async with asyncio.timeout(30):
             await self.app[WORKERS].drain()
         return status
@@ -120,7 +123,7 @@ class BotHarness:
         return await self.send("workflow_run", payload)
 
     async def redeliver(self) -> int:
-        """Send the last delivery again, as GitHub's "Redeliver" button does."""
+        """Send the last delivery again, as GitHub's "Redeliver" button does: same id, same body."""
         assert self.last_delivery is not None
         return await self.send(*self.last_delivery)
 

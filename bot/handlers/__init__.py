@@ -2,6 +2,6 @@
 
 from gidgethub.routing import Router
 
-from bot.handlers import results
+from bot.handlers import issues, results
 
-router = Router(results.router)
+router = Router(results.router, issues.router)

@@ -99,6 +99,24 @@ def workflow_run_completed(
     return payload
 
 
+def issue_edited(
+    repository: dict[str, Any],
+    issue: dict[str, Any],
+    *,
+    previous_body: str,
+    sender: str,
+    sender_type: str = "User",
+    installation_id: int | None,
+) -> dict[str, Any]:
+    """``issues.edited`` as GitHub sends it after a body edit: the new issue and the body it replaced."""
+    payload = example("issues.edited")
+    payload["issue"].update({k: issue[k] for k in ("number", "title", "body", "state", "user") if k in issue})
+    payload["changes"] = {"body": {"from": previous_body}}
+    payload["sender"].update(login=sender, type=sender_type)
+    _place(payload, repository, installation_id)
+    return payload
+
+
 def signed_headers(secret: bytes, event: str, body: bytes, delivery_id: str | None = None) -> dict[str, str]:
     """The headers GitHub sends with a delivery."""
     return {
@@ -112,10 +130,18 @@ def signed_headers(secret: bytes, event: str, body: bytes, delivery_id: str | No
 
 
 async def deliver(
-    session: aiohttp.ClientSession, url: str, secret: bytes, event: str, payload: dict[str, Any]
+    session: aiohttp.ClientSession,
+    url: str,
+    secret: bytes,
+    event: str,
+    payload: dict[str, Any],
+    *,
+    delivery_id: str | None = None,
 ) -> int:
-    """POST a signed delivery to the bot; returns the HTTP status it answered."""
+    """POST a signed delivery to the bot; returns the HTTP status it answered. A redelivery keeps
+    its ``delivery_id``."""
     body = json.dumps(payload).encode()
-    async with session.post(url, data=body, headers=signed_headers(secret, event, body)) as answer:
+    headers = signed_headers(secret, event, body, delivery_id)
+    async with session.post(url, data=body, headers=headers) as answer:
         await answer.read()
         return answer.status

@@ -98,6 +98,12 @@ def split_body(body: str) -> BodyParts:
     return BodyParts(body[:start], body[start:end], body[end:], newline)
 
 
+def human_text(body: str) -> str:
+    """Everything outside the bot's block, as written."""
+    parts = split_body(body)
+    return parts.before + parts.after
+
+
 def block_content(body: str) -> str | None:
     """The text between the markers with "\\n" line endings, or None when the body has no block."""
     parsed = _parse(body)

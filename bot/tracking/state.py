@@ -52,6 +52,10 @@ class TrackerState:
     gate_met: bool = False
     gate_crossings: int = 0  # how many times the gate went from unmet to met
     baseline_rate: float | None = field(default=None)  # the first recorded rate, unless configured
+    # Digests of the human text (everything outside the block) the bot read before its last write and
+    # the human text it wrote: together they tell whether that write replaced an edit it never saw.
+    seen: str = ""
+    wrote: str = ""
 
     def with_run(self, run: RunRecord, rate: float | None) -> TrackerState:
         """Record a run (its ``rate`` becomes the baseline if there is none yet); a commit already recorded
@@ -62,6 +66,11 @@ class TrackerState:
         if baseline is None and not run.provisional:
             baseline = rate
         return replace(self, runs=tuple(runs[-MAX_HISTORY:]), baseline_rate=baseline)
+
+
+def human_digest(human_text: str) -> str:
+    """A short digest of the human text of a body, to recognise it later without storing it."""
+    return hashlib.sha256(human_text.encode()).hexdigest()[:32]
 
 
 class StateCodec:
@@ -83,10 +92,16 @@ class StateCodec:
             "gate_met": state.gate_met,
             "gate_crossings": state.gate_crossings,
             "baseline_rate": state.baseline_rate,
+            "seen": state.seen,
+            "wrote": state.wrote,
         }
         raw = json.dumps(data, separators=(",", ":")).encode()
         payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         return f"<!-- issue-status-bot:state v{STATE_VERSION} {payload} {self._mac(scope, payload)} -->"
+
+    def replace_marker(self, block: str, state: TrackerState, scope: str) -> str:
+        """``block`` with its state marker replaced by one for ``state``."""
+        return _STATE_RE.sub(lambda _: self.encode(state, scope), block, count=1)
 
     def decode(self, block: str | None, scope: str) -> TrackerState:
         """The state in ``block``, or a fresh state when it is absent, forged or unreadable."""
@@ -112,6 +127,8 @@ class StateCodec:
                 gate_met=bool(data["gate_met"]),
                 gate_crossings=int(data["gate_crossings"]),
                 baseline_rate=data["baseline_rate"],
+                seen=str(data.get("seen", "")),
+                wrote=str(data.get("wrote", "")),
             )
         except (binascii.Error, ValueError, KeyError, TypeError):
             # Signed by us but unreadable can only mean a bug in an older version; never crash on it.
