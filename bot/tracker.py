@@ -39,6 +39,7 @@ from bot.tracking.body import (
 from bot.tracking.render import render, render_status_block
 from bot.tracking.state import RunRecord, StateCodec, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
+from bot.tracking.thinning import fit_block
 
 log = logging.getLogger(__name__)
 
@@ -181,30 +182,52 @@ class TrackerService:
         if report is not None:
             human, _ = set_checklist_item(human, tracker.checklist_line, report.gate_met)
 
-        def compose(state: TrackerState) -> str:
+        checklist_line_found = find_checklist_item(issue.body, tracker.checklist_line) is not None
+
+        def compose(state: TrackerState, shown: int) -> str:
+            kept = state.thinned(shown)
             block = render_status_block(
-                report,
-                state_marker=self.codec.encode(state, where),
+                replace(report, history=kept.runs) if report is not None else None,
+                state_marker=self.codec.encode(kept, where),
                 commit_url=commit_url(event),
-                checklist_line_found=find_checklist_item(issue.body, tracker.checklist_line) is not None,
+                checklist_line_found=checklist_line_found,
                 unavailable=results.unavailable,
                 evaluated_sha=event.sha,
             )
             return replace_block(human, block)
 
+        def fitted(state: TrackerState) -> str:
+            """The body with as much history as GitHub's body limit leaves room for."""
+            total = max(len(state.runs), 1)
+            body = compose(state, total)
+            if len(body) <= MAX_BODY_CHARS:
+                return body
+            return fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total)[0]
+
         # Recomputing the same results must not write: compare before recording what this write saw.
-        if compose(replace(after, seen=before.seen, wrote=before.wrote)) == issue.body:
+        if fitted(replace(after, seen=before.seen, wrote=before.wrote)) == issue.body:
             return
         # The human text this write is based on, and the one it writes (the gate's box set), so that the
         # edited event of this very write can tell whether it replaced an edit it never saw.
         after = replace(
             after, seen=human_digest(human_text(issue.body)), wrote=human_digest(human_text(human))
         )
-        body = compose(after)
+        body = fitted(after)
         if len(body) > MAX_BODY_CHARS:
-            log.error("%s: the updated body would exceed %d characters; not written", where, MAX_BODY_CHARS)
+            await self.report_body_limit(repo, tracker.issue, len(human_text(issue.body)))
             return
         await repo.update_issue_body(tracker.issue, body)
+
+    async def report_body_limit(self, repo: Repository, number: int, human_chars: int) -> None:
+        """Say once that the human text leaves no room for the status block, instead of cutting it."""
+        marker = "<!-- issue-status-bot:body-limit -->"
+        log.error("%s#%s: the human text alone leaves no room under GitHub's limit", repo.full_name, number)
+        if any(marker in body for body in await repo.comment_bodies(number)):
+            return
+        await repo.post_comment(
+            number,
+            render("body_limit_comment.md.j2", human_chars=human_chars, limit=MAX_BODY_CHARS, marker=marker),
+        )
 
     async def restore_unseen_edit(
         self, repo: Repository, number: int, written_body: str, replaced_body: str

@@ -54,12 +54,13 @@ def test_a_provisional_run_never_becomes_the_baseline() -> None:
     assert [r.provisional for r in state.runs] == [False]
 
 
-def test_history_keeps_only_the_latest_runs() -> None:
+def test_history_is_thinned_keeping_the_baseline_and_the_latest_runs() -> None:
     state = TrackerState()
     for i in range(MAX_HISTORY + 5):
         state = recorded(state, run(f"{i:040x}", i, 1))
     assert len(state.runs) == MAX_HISTORY
     assert state.runs[-1].counts.passed == MAX_HISTORY + 4
+    assert state.runs[0].counts.passed == 0  # the baseline run survives thinning
 
 
 @pytest.mark.parametrize(

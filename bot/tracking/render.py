@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 import bot
+from bot.tracking.chart import TrendPoint, mermaid_trend, text_trend
 from bot.tracking.status import StatusReport
 
 _TEMPLATE_DIRS = (
@@ -76,9 +77,16 @@ def render_status_block(
     evaluated_sha: str = "",
 ) -> str:
     """The block; ``unavailable`` lists why some results of commit ``evaluated_sha`` could not be read."""
+    chart = trend = ""
+    if report is not None:
+        points = [TrendPoint(run.sha, report.rate_of(run)) for run in report.history]
+        chart = mermaid_trend(points, report.gate.threshold)
+        trend = text_trend(points, report.gate.threshold, gate_label=str(report.gate))
     return render(
         "status_block.md.j2",
         report=report,
+        chart=chart,
+        trend=trend,
         state_marker=state_marker,
         commit_url=commit_url,
         checklist_line_found=checklist_line_found,

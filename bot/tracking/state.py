@@ -14,14 +14,17 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from bot.results.counts import TestCounts
+from bot.tracking.thinning import thin_history
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-# Enough runs for a trend, few enough that the encoded state stays far below the 65,536-character body cap.
+# Enough runs for a trend; older ones are thinned (the baseline kept) so the encoded state stays small.
 MAX_HISTORY = 100
 _COUNT_FIELDS = (
     "passed",
@@ -65,7 +68,25 @@ class TrackerState:
         baseline = self.baseline_rate
         if baseline is None and not run.provisional:
             baseline = rate
-        return replace(self, runs=tuple(runs[-MAX_HISTORY:]), baseline_rate=baseline)
+        return replace(self, runs=tuple(runs), baseline_rate=baseline).thinned(MAX_HISTORY)
+
+    def thinned(self, keep: int) -> TrackerState:
+        """At most ``keep`` runs: the first (the baseline), the latest densely, older ones sparser."""
+        if len(self.runs) <= keep:
+            return self
+        return replace(self, runs=tuple(thin_history(self.runs, keep, position=_position_in_time(self.runs))))
+
+
+def _position_in_time(runs: tuple[RunRecord, ...]) -> Callable[[RunRecord], float] | None:
+    """Place runs by completion time when every run has one in order; otherwise by their order."""
+    try:
+        times = [datetime.fromisoformat(r.completed_at.replace("Z", "+00:00")).timestamp() for r in runs]
+    except ValueError:
+        return None
+    if times != sorted(times):
+        return None
+    by_sha = {r.sha: t for r, t in zip(runs, times, strict=True)}
+    return lambda run: by_sha[run.sha]
 
 
 def human_digest(human_text: str) -> str:

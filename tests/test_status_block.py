@@ -1,0 +1,72 @@
+"""The status block: trend chart, and GitHub's 65,536-character limit met by thinning history, never by
+cutting human text."""
+
+from __future__ import annotations
+
+from bot.results.counts import TestCounts
+from bot.tracker import MAX_BODY_CHARS
+from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, human_text, replace_block
+from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
+from tests.conftest import WEBHOOK_SECRET
+from tests.harness import ISSUE, REPO, BotHarness, summary
+
+SCOPE = f"{REPO}#{ISSUE}"
+
+
+def block_of(body: str) -> str:
+    return body[body.index(BLOCK_BEGIN) : body.index(BLOCK_END)]
+
+
+def seeded_history(runs: int) -> TrackerState:
+    state = TrackerState()
+    for n in range(runs):
+        counts = TestCounts(passed=143 + n // 2, failed=84 - n // 2, skipped=7)
+        run = RunRecord(f"{n:040x}", counts, f"2025-08-{1 + n // 24:02d}T{n % 24:02d}:00:00Z")
+        state = state.with_run(run, counts.pass_rate)
+    return state
+
+
+def body_with_history(human: str, state: TrackerState) -> str:
+    marker = StateCodec(WEBHOOK_SECRET).encode(state, SCOPE)
+    return replace_block(human, f"(an older rendering)\n{marker}")
+
+
+async def test_the_trend_chart_draws_the_rate_and_the_gate(bot: BotHarness) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    assert "```mermaid" not in bot.body  # one point is no trend
+    await bot.ci_completed("c2", {"tests": summary(13, 214)})
+    block = block_of(bot.body)
+    assert "```mermaid\nxychart-beta" in block
+    assert "  line [63.0, 94.3]\n  line [90.0, 90.0]" in block
+    assert "63.0% → 94.3% (gate >90%)" in block
+
+
+async def test_a_long_history_is_thinned_keeping_the_baseline(bot: BotHarness, canonical_body: str) -> None:
+    bot.fake.edit_issue_body(REPO, ISSUE, body_with_history(canonical_body, seeded_history(MAX_HISTORY)))
+    await bot.ci_completed("c-new", {"tests": summary(13, 214)})
+    state = StateCodec(WEBHOOK_SECRET).decode(bot.body, SCOPE)
+    assert len(state.runs) == MAX_HISTORY
+    assert state.runs[0].sha == f"{0:040x}"  # the baseline run
+    assert state.baseline_rate is not None and round(state.baseline_rate, 3) == 0.630
+
+
+async def test_a_body_near_the_limit_shows_less_history_and_keeps_all_human_text(bot: BotHarness) -> None:
+    human = "- [ ] >90% test pass rate achieved\n" + ("Notes from the team. " * 2_950)
+    bot.fake.edit_issue_body(REPO, ISSUE, body_with_history(human, seeded_history(MAX_HISTORY)))
+    await bot.ci_completed("c-new", {"tests": summary(13, 214)})
+    body = bot.body
+    assert len(body) <= MAX_BODY_CHARS
+    assert human_text(body).endswith(human.replace("- [ ]", "- [x]"))
+    state = StateCodec(WEBHOOK_SECRET).decode(body, SCOPE)
+    assert 1 < len(state.runs) < MAX_HISTORY
+    assert state.runs[0].sha == f"{0:040x}" and "**Pass rate: 94.3%**" in body
+
+
+async def test_human_text_alone_at_the_limit_gets_one_comment_and_no_write(bot: BotHarness) -> None:
+    bot.fake.edit_issue_body(REPO, ISSUE, "x" * (MAX_BODY_CHARS - 100))
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    await bot.ci_completed("c2", {"tests": summary(13, 214)})
+    assert bot.fake.calls("PATCH") == []
+    limit_comments = [c for c in bot.comments if "issue-status-bot:body-limit" in c]
+    assert len(limit_comments) == 1
+    assert "65,436 characters" in limit_comments[0]
