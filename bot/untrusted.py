@@ -15,10 +15,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 def code_span(text: str, limit: int = MAX_SHOWN) -> str:
     """``text`` as an inline code span on one line, at most ``limit`` characters of it."""
-    flat = _CONTROL.sub(" ", text).strip()
+    # An HTML comment opener or closer could pose as one of the bot's markers to a reader of the raw
+    # body; a zero-width space keeps it visible but inert.
+    flat = _CONTROL.sub(" ", text).strip().replace("<!--", "<!\u200b--").replace("-->", "--\u200b>")
+    if not flat:
+        return "`(unnamed)`"
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
     fence = "`" * (longest + 1)
-    padding = " " if flat.startswith("`") or flat.endswith("`") or not flat else ""
+    padding = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{fence}{padding}{flat}{padding}{fence}"

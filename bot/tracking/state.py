@@ -36,7 +36,10 @@ _COUNT_FIELDS = (
     "deselected",
     "warnings",
 )
-_STATE_RE = re.compile(r"<!-- issue-status-bot:state v(\d+) ([A-Za-z0-9_-]+) ([0-9a-f]{64}) -->")
+# The marker is a line of its own, the block's last: text shown above it can never pose as it.
+_STATE_RE = re.compile(
+    r"^<!-- issue-status-bot:state v(\d+) ([A-Za-z0-9_-]+) ([0-9a-f]{64}) -->\r?$", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,8 @@ class StateCodec:
         """The state in ``block``, or a fresh state when it is absent, forged or unreadable."""
         if not block:
             return TrackerState()
-        match = _STATE_RE.search(block)
+        matches = list(_STATE_RE.finditer(block))
+        match = matches[-1] if matches else None  # the last one is the bot's
         if match is None:
             log.warning("%s: the status block has no state marker; starting a new history", scope)
             return TrackerState()
