@@ -55,15 +55,19 @@ class Repository:
     def _url(self, template: str, **more: Any) -> tuple[str, dict[str, Any]]:
         return template, {**self._vars, **more}
 
-    async def read_file(self, path: str) -> RepoFile | None:
-        """A file on the default branch, or None when it does not exist."""
-        url, url_vars = self._url("/repos/{owner}/{repo}/contents/{+path}", path=path)
+    async def _get_or_none(self, template: str, **more: Any) -> Any:
+        """The answer to a GET, or None when GitHub answers 404 (the thing does not exist)."""
+        url, url_vars = self._url(template, **more)
         try:
-            answer = await self.gh.getitem(url, url_vars)
+            return await self.gh.getitem(url, url_vars)
         except BadRequest as exc:
             if exc.status_code == 404:
                 return None
             raise
+
+    async def read_file(self, path: str) -> RepoFile | None:
+        """A file on the default branch, or None when it does not exist."""
+        answer = await self._get_or_none("/repos/{owner}/{repo}/contents/{+path}", path=path)
         if not isinstance(answer, dict) or answer.get("type") != "file":
             return None
         try:
@@ -176,14 +180,8 @@ class Repository:
 
     async def branch_head(self, branch: str) -> str | None:
         """The commit a branch points at, or None when there is no such branch."""
-        url, url_vars = self._url("/repos/{owner}/{repo}/branches/{branch}", branch=branch)
-        try:
-            answer = await self.gh.getitem(url, url_vars)
-        except BadRequest as exc:
-            if exc.status_code == 404:
-                return None
-            raise
-        return str(answer["commit"]["sha"])
+        answer = await self._get_or_none("/repos/{owner}/{repo}/branches/{branch}", branch=branch)
+        return None if answer is None else str(answer["commit"]["sha"])
 
     async def recent_commits(self, branch: str, count: int) -> list[str]:
         """The newest ``count`` commits reachable from a branch (at most one page), newest first."""

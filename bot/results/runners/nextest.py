@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.results.counts import TestCounts
-from bot.results.runners.reader import NUMBER, RunnerSummary, counted_parts
+from bot.results.runners.reader import NUMBER, RunnerSummary, counted_parts, tally
 
 RUNNER = "nextest"
 
@@ -42,9 +42,4 @@ class NextestReader:
         parts = counted_parts(_NOTE.sub("", match["parts"]), ", ", _PART)
         if parts is None:
             return None
-        values: dict[str, int] = {}
-        for number, word in parts:
-            field = _FIELDS.get(word)
-            if field is not None:
-                values[field] = values.get(field, 0) + number
-        return RunnerSummary(RUNNER, TestCounts(**values), text)
+        return RunnerSummary(RUNNER, TestCounts(**tally(parts, _FIELDS)), text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.results.counts import TestCounts
-from bot.results.runners.reader import NUMBER, RunnerSummary
+from bot.results.runners.reader import NUMBER, RunnerSummary, tally
 
 RUNNER = "node:test"
 
@@ -45,10 +45,6 @@ class NodeTestReader:
         self._lines.append(line)
         if "pass" not in self._block:
             return None
-        values: dict[str, int] = {}
-        for name, number in self._block.items():
-            field = _FIELDS.get(name)
-            if field is not None:
-                values[field] = values.get(field, 0) + number
+        values = tally(((number, name) for name, number in self._block.items()), _FIELDS)
         runner = RUNNER if "suites" in self._block or line.startswith("\u2139") else "tap"
         return RunnerSummary(runner, TestCounts(**values), "\n".join(self._lines))

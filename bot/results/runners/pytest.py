@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.results.counts import TestCounts
-from bot.results.runners.reader import NUMBER, RunnerSummary, counted_parts
+from bot.results.runners.reader import NUMBER, RunnerSummary, counted_parts, tally
 
 RUNNER = "pytest"
 
@@ -57,12 +57,7 @@ def parse_line(line: str) -> TestCounts | None:
     parts = counted_parts(body, ", ", _PART)
     if parts is None:
         return None
-    values: dict[str, int] = {}
-    for number, word in parts:
-        field = _FIELDS.get(word)
-        if field is not None:
-            values[field] = values.get(field, 0) + number
-    return TestCounts(**values)
+    return TestCounts(**tally(parts, _FIELDS))
 
 
 class PytestReader:

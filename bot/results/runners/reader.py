@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,3 +71,13 @@ def counted_parts(text: str, separator: str, part: re.Pattern[str]) -> list[tupl
             return None
         parts.append((int(match["n"]), match["word"]))
     return parts
+
+
+def tally(parts: Iterable[tuple[int, str]], fields: Mapping[str, str | None]) -> dict[str, int]:
+    """TestCounts fields summed from ``(number, word)`` parts; words mapped to None count for nothing."""
+    values: dict[str, int] = {}
+    for number, word in parts:
+        field = fields.get(word)
+        if field is not None:
+            values[field] = values.get(field, 0) + number
+    return values

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from bot.results.counts import TestCounts
-from bot.results.runners.reader import NUMBER, RunnerSummary, counted_parts
+from bot.results.runners.reader import NUMBER, RunnerSummary, counted_parts, tally
 
 RUNNER = "unittest"
 
@@ -51,9 +51,6 @@ class UnittestReader:
             parts = counted_parts(verdict["parts"], ", ", _PART)
             if parts is None:
                 return None
-            for number, word in parts:
-                field = _FIELDS.get(word)
-                if field is not None:
-                    values[field] = values.get(field, 0) + number
+            values = tally(parts, _FIELDS)
         values["passed"] = max(0, total - sum(values.values()))
         return RunnerSummary(RUNNER, TestCounts(**values), f"{ran_line}\n{line}")
