@@ -1,5 +1,6 @@
 """The ``issue-status-bot`` command: ``serve`` runs the App, ``demo`` replays the canonical story,
-``deliveries`` inspects and retries journalled webhook deliveries, ``reconcile`` recomputes trackers."""
+``deliveries`` inspects and retries journalled webhook deliveries, ``reconcile`` recomputes trackers,
+``check-config`` validates a configuration and shows what it binds to in an issue."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.check_config import add_check_config_command, run_check_config
 from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
 from bot.settings import Settings, SettingsError
 
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the webhook server (settings from the environment)")
     commands.add_parser("demo", help="replay the canonical story against an embedded fake GitHub")
     add_deliveries_commands(commands)
+    add_check_config_command(commands)
     reconciling = commands.add_parser(
         "reconcile", help="recompute every tracker from GitHub's latest CI results, now"
     )
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve()
     if args.command == "reconcile":
         return reconcile(args.repo)
+    if args.command == "check-config":
+        return run_check_config(args)
     if args.command == "deliveries":
         return run_deliveries_command(args, Path(os.environ.get("BOT_STATE_DIR", "./var")))
     return demo()

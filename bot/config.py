@@ -15,6 +15,16 @@ Gate syntax (``gate:``)
 Baseline syntax (``baseline:``)
     A pass rate from 0 to 1 (``0.62``) or a percentage string (``"62%"``).
 
+Checklist rules (``rules:``), fixes (``fixes:``) and review conditions (``review.when``)
+    A rule binds a checklist line (``line:``, matched tolerantly) to exactly one condition:
+    ``gate: true``, ``tests: <glob>`` (every test whose id matches passes; case-insensitive),
+    ``green_runs: N`` (the last N finished runs met the gate) or ``manual: true`` (a human ticks
+    it; the bot only reads it). A fix names a heading (``name:``), the ``files:`` whose change
+    starts it, optionally the ``tests:`` that finish it, an ``estimate:`` ("2h", "90m", "1.5h",
+    "1h30m") and a checklist ``line:`` ticked when it is done. ``review.when`` lists conditions
+    that must all hold: ``gate``, ``fixes_done``, ``{tests: <glob>}``, ``{green_runs: N}`` and
+    ``{manual: <line>}`` (that line is ticked).
+
 Each section of the file is one pydantic model deriving from :class:`Section`; adding a section is
 adding a model and one field, and the error messages (unknown keys, suggestions, locations) follow.
 """
@@ -28,13 +38,21 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 from yaml.constructor import ConstructorError
 from yaml.error import MarkedYAMLError
@@ -43,6 +61,8 @@ from yaml.reader import ReaderError
 from yaml.scanner import ScannerError
 
 from bot.results.counts import TestCounts
+from bot.tracking.body import match_key as checklist_key  # the body's own notion of "same line"
+from bot.tracking.state import MAX_HISTORY
 
 CONFIG_PATH = ".github/issue-status.yml"
 
@@ -268,6 +288,14 @@ def _text(value: object) -> str:
     return value
 
 
+def _visible_text(value: object) -> str:
+    """Text matched against the issue's lines, which needs something left once markdown is ignored."""
+    text = _text(value)
+    if not checklist_key(text):
+        raise _refuse(f"{show(text)} has no visible text to match a line of the issue")
+    return text
+
+
 def _glob(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise _refuse(f"expected a glob such as 'tests*', got {show(value)}{_quote_hint(value)}")
@@ -308,9 +336,174 @@ def _list_of(what: str, *, at_least_one: str | None = None) -> Callable[[object]
     return validate
 
 
+_DURATION_PART = re.compile(
+    r"\s*(\d+(?:\.\d+)?|\.\d+)\s*(h|hours?|m|min|mins|minutes?)(?![a-z])", re.IGNORECASE
+)
+
+
+def parse_estimate(value: object) -> timedelta:
+    """A fix's estimate, "2h", "90m", "1.5h", "1h30m" or "2 hours"; ValueError says what is wrong."""
+    expected = f"expected a duration such as '2h', '90m' or '1.5h', got {show(value)}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"{expected}; say the unit: '{value}h' or '{value}m'")
+    if not isinstance(value, str):
+        raise ValueError(expected)
+    total, position = timedelta(), 0
+    for part in _DURATION_PART.finditer(value):
+        if part.start() != position:
+            break
+        hours = part[2][0].lower() == "h"
+        total += timedelta(hours=float(part[1])) if hours else timedelta(minutes=float(part[1]))
+        position = part.end()
+    if position == 0 or value[position:].strip():
+        raise ValueError(expected)
+    if total <= timedelta():
+        raise ValueError(f"an estimate must be more than nothing, got {show(value)}")
+    return total
+
+
+def _repo_path_glob(value: object) -> str:
+    glob = _glob(value)
+    if glob.startswith(("/", "./")):
+        raise _refuse(
+            f"paths are relative to the repository's root; drop the leading '/' or './' of {show(glob)}"
+        )
+    return glob
+
+
+_MAX_LABEL_CHARS = 50  # GitHub refuses longer label names
+
+
+def _label(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_LABEL_CHARS:
+        limit = f"up to {_MAX_LABEL_CHARS} characters"
+        raise _refuse(f"expected a label name ({limit}), got {show(value)}{_quote_hint(value)}")
+    return value
+
+
+def _green_runs(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_HISTORY:
+        return value
+    raise _refuse(f"expected a number of runs from 1 to {MAX_HISTORY}, got {show(value)}")
+
+
+def _overdue(value: object) -> float:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 1
+    ):
+        return float(value)
+    raise _refuse(f"expected a factor of the estimate, at least 1 (1.5: 50% over it), got {show(value)}")
+
+
+def _flag(value: object) -> bool:
+    # ``manual: false`` or ``gate: false`` would say nothing: the key is either there or left out.
+    if value is True:
+        return True
+    raise _refuse(f"expected true (or leave the key out), got {show(value)}")
+
+
+# --- Conditions: what a rule line or the review trigger waits for ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GateCondition:
+    """The latest finished run meets the tracker's gate."""
+
+    key: ClassVar[str] = "gate"
+
+    def __str__(self) -> str:
+        return "gate"
+
+
+@dataclass(frozen=True, slots=True)
+class FixesDoneCondition:
+    """Every configured fix is done."""
+
+    key: ClassVar[str] = "fixes_done"
+
+    def __str__(self) -> str:
+        return "fixes_done"
+
+
+@dataclass(frozen=True, slots=True)
+class TestsCondition:
+    """Every test of the latest commit whose id matches ``glob`` (case-insensitively) passes."""
+
+    __test__ = False  # not a pytest test class
+    glob: str
+
+    @property
+    def key(self) -> str:
+        return f"tests:{self.glob}"
+
+    def __str__(self) -> str:
+        return f"tests {self.glob!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class GreenRunsCondition:
+    """The last ``count`` finished runs all met the gate."""
+
+    count: int
+
+    @property
+    def key(self) -> str:
+        return f"green_runs:{self.count}"
+
+    def __str__(self) -> str:
+        return f"green_runs {self.count}"
+
+
+@dataclass(frozen=True, slots=True)
+class TickedCondition:
+    """A human ticked ``line``: the bot reads it and never writes it."""
+
+    line: str
+
+    @property
+    def key(self) -> str:
+        return f"manual:{checklist_key(self.line)}"
+
+    def __str__(self) -> str:
+        return f"manual {self.line!r}"
+
+
+Condition = GateCondition | FixesDoneCondition | TestsCondition | GreenRunsCondition | TickedCondition
+_CONDITION_WORDS = ("gate", "fixes_done", "tests", "green_runs", "manual")
+_CONDITIONS_HELP = "gate, fixes_done, {tests: <glob>}, {green_runs: N} or {manual: <checklist line>}"
+
+
+def _condition(value: object) -> Condition:
+    """One entry of ``review.when``: a bare word or a mapping with exactly one key."""
+    if isinstance(value, Condition):
+        return value
+    if value == "gate":
+        return GateCondition()
+    if value == "fixes_done":
+        return FixesDoneCondition()
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, argument),) = value.items()
+        if kind == "tests":
+            return TestsCondition(_glob(argument))
+        if kind == "green_runs":
+            return GreenRunsCondition(_green_runs(argument))
+        if kind == "manual":
+            return TickedCondition(_visible_text(argument))
+    if isinstance(value, dict) and len(value) > 1:
+        raise _refuse(f"one condition per entry, got {show(value)}; start each with '- '")
+    word = next(iter(value), None) if isinstance(value, dict) else value
+    close = difflib.get_close_matches(str(word), _CONDITION_WORDS, n=1) if isinstance(word, str) else []
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise _refuse(f"expected a condition: {_CONDITIONS_HELP}; got {show(value)}{hint}")
+
+
 IssueNumber = Annotated[int, PlainValidator(_issue_number)]
 BranchName = Annotated[str | None, PlainValidator(_branch)]
 Text = Annotated[str, PlainValidator(_text)]
+LineText = Annotated[str, PlainValidator(_visible_text)]
 Glob = Annotated[str, PlainValidator(_glob)]
 Login = Annotated[str, PlainValidator(_login)]
 TeamSlug = Annotated[str, PlainValidator(_team_slug)]
@@ -320,6 +513,15 @@ GateSpec = Annotated[
 BaselineRate = Annotated[
     float | None, PlainValidator(_from_parser(lambda v: None if v is None else parse_baseline(v)))
 ]
+Estimate = Annotated[
+    timedelta, PlainValidator(_from_parser(lambda v: v if isinstance(v, timedelta) else parse_estimate(v)))
+]
+RepoPathGlob = Annotated[str, PlainValidator(_repo_path_glob)]
+LabelName = Annotated[str, PlainValidator(_label)]
+RunCount = Annotated[int, PlainValidator(_green_runs)]
+OverdueFactor = Annotated[float, PlainValidator(_overdue)]
+Flag = Annotated[bool, PlainValidator(_flag)]
+ConditionSpec = Annotated[Condition, PlainValidator(_condition)]
 
 
 # --- Schema ----------------------------------------------------------------------------------------
@@ -332,10 +534,71 @@ class Section(BaseModel):
 
 
 class ReviewConfig(Section):
-    """Who is asked to review when the gate is first met."""
+    """Who is asked to review, once every condition in ``when`` holds (by default: the gate is met)."""
 
     reviewers: Annotated[tuple[Login, ...], BeforeValidator(_list_of("GitHub logins"))] = ()
     team_reviewers: Annotated[tuple[TeamSlug, ...], BeforeValidator(_list_of("team slugs"))] = ()
+    when: Annotated[
+        tuple[ConditionSpec, ...],
+        BeforeValidator(_list_of("conditions", at_least_one="leave 'when' out to wait for the gate")),
+    ] = (GateCondition(),)
+
+
+class RuleConfig(Section):
+    """A checklist line the bot keeps ticked exactly while its one condition holds."""
+
+    line: LineText
+    gate: Flag = False
+    tests: Glob | None = None
+    green_runs: RunCount | None = None
+    manual: Flag = False
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> RuleConfig:
+        given = [name for name in _RULE_CONDITIONS if getattr(self, name) not in (None, False)]
+        if len(given) != 1:
+            got = "none" if not given else " and ".join(given)
+            raise _refuse(f"a rule needs exactly one condition, {_RULE_HELP}; got {got}")
+        return self
+
+    @property
+    def condition(self) -> Condition:
+        if self.gate:
+            return GateCondition()
+        if self.tests is not None:
+            return TestsCondition(self.tests)
+        if self.green_runs is not None:
+            return GreenRunsCondition(self.green_runs)
+        return TickedCondition(self.line)
+
+    @property
+    def writes_line(self) -> bool:
+        """Whether the bot ticks and unticks the line; a manual line is only ever read."""
+        return not self.manual
+
+
+_RULE_CONDITIONS = ("gate", "tests", "green_runs", "manual")
+_RULE_HELP = "'gate: true', 'tests: <glob>', 'green_runs: N' or 'manual: true'"
+
+
+class FixConfig(Section):
+    """A planned fix: its heading's mark goes ⏳ → 🔄 when its files change and → ✅ when it works."""
+
+    name: LineText  # the heading's text, without its numbering, estimate and mark
+    files: Annotated[
+        tuple[RepoPathGlob, ...],
+        BeforeValidator(_list_of("paths or globs", at_least_one="name the files this fix changes")),
+    ]
+    tests: Glob | None = None  # None: the fix is done when a run after it improves the pass rate
+    estimate: Estimate | None = None
+    line: LineText | None = None  # a checklist line ticked when the fix is done
+
+
+class EscalationConfig(Section):
+    """How escalation comments stand out, and when a fix in progress counts as overdue."""
+
+    label: LabelName | None = None
+    overdue: OverdueFactor = 1.5  # a fix in progress longer than this times its estimate
 
 
 ResultSourceName = Literal["output", "logs", "junit"]
@@ -379,10 +642,33 @@ class TrackerConfig(Section):
     ] = ("*",)
     gate: GateSpec = DEFAULT_GATE
     baseline: BaselineRate = None  # None: the first run the bot records
-    checklist_line: Text = DEFAULT_CHECKLIST_LINE
+    checklist_line: LineText = (
+        DEFAULT_CHECKLIST_LINE  # the gate's line, unless a rule with 'gate: true' names it
+    )
+    rules: Annotated[tuple[RuleConfig, ...], BeforeValidator(_list_of("rules"))] = ()
+    fixes: Annotated[tuple[FixConfig, ...], BeforeValidator(_list_of("fixes"))] = ()
+    escalation: EscalationConfig = EscalationConfig()
     review: ReviewConfig = ReviewConfig()
     results: ResultsConfig = ResultsConfig()
     pass_rate: PassRateConfig = PassRateConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gate_line_from_rules(cls, data: Any) -> Any:
+        """Without ``checklist_line``, the gate's line is the first ``gate: true`` rule's line."""
+        if not isinstance(data, dict) or "checklist_line" in data or not isinstance(data.get("rules"), list):
+            return data
+        for rule in data["rules"]:
+            if isinstance(rule, dict) and rule.get("gate") is True and isinstance(rule.get("line"), str):
+                return {**data, "checklist_line": rule["line"]}
+        return data
+
+    @property
+    def checklist_rules(self) -> tuple[RuleConfig, ...]:
+        """Every rule, with the gate's ``checklist_line`` as a rule when no rule names the gate."""
+        if any(rule.gate for rule in self.rules):
+            return self.rules
+        return (RuleConfig(line=self.checklist_line, gate=True), *self.rules)
 
     def rate_of(self, counts: TestCounts) -> float | None:
         """The pass rate of ``counts`` under this tracker's policy for skipped tests."""
@@ -419,6 +705,46 @@ def _consistency_problems(config: RepoConfig) -> Iterator[ConfigProblem]:
                 f"trackers[{index}].issue",
                 f"issue {tracker.issue} is already tracked by trackers[{earlier}]; "
                 "an issue can have only one tracker",
+            )
+        yield from _tracker_problems(tracker, f"trackers[{index}]")
+
+
+def _tracker_problems(tracker: TrackerConfig, where: str) -> Iterator[ConfigProblem]:
+    """Lines claimed twice, fixes named twice, and review conditions that could never mean anything."""
+    gate_rules = [rule for rule in tracker.rules if rule.gate]
+    if gate_rules and all(checklist_key(r.line) != checklist_key(tracker.checklist_line) for r in gate_rules):
+        yield ConfigProblem(
+            f"{where}.checklist_line",
+            f"the gate's line is {show(tracker.checklist_line)} here but {show(gate_rules[0].line)} "
+            "in a rule with 'gate: true'; drop checklist_line",
+        )
+    owners: dict[str, str] = {}  # checklist line -> the rule or fix that claims it
+    claims = [(f"{where}.rules[{n}].line", rule.line) for n, rule in enumerate(tracker.rules)]
+    claims += [(f"{where}.fixes[{n}].line", fix.line) for n, fix in enumerate(tracker.fixes) if fix.line]
+    for location, line in claims:
+        first = owners.setdefault(checklist_key(line), location)
+        if first != location:
+            yield ConfigProblem(
+                location, f"the line {show(line)} is already bound by {first.removesuffix('.line')}"
+            )
+    names: dict[str, int] = {}
+    for number, fix in enumerate(tracker.fixes):
+        first_fix = names.setdefault(checklist_key(fix.name), number)
+        if first_fix != number:
+            yield ConfigProblem(
+                f"{where}.fixes[{number}].name", f"{where}.fixes[{first_fix}] has this name already"
+            )
+    written = {checklist_key(rule.line) for rule in tracker.checklist_rules if rule.writes_line}
+    written |= {checklist_key(fix.line) for fix in tracker.fixes if fix.line}
+    for number, condition in enumerate(tracker.review.when):
+        location = f"{where}.review.when[{number}]"
+        if isinstance(condition, FixesDoneCondition) and not tracker.fixes:
+            yield ConfigProblem(location, "'fixes_done' needs at least one entry under 'fixes'")
+        if isinstance(condition, TickedCondition) and checklist_key(condition.line) in written:
+            yield ConfigProblem(
+                location,
+                f"the bot writes the line {show(condition.line)} itself, so its tick is not a human's; "
+                "use that rule's condition here, or make the rule 'manual: true'",
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,26 @@ from bot.config import (
     MAX_PROBLEMS,
     ConfigError,
     ConfigProblem,
+    EscalationConfig,
+    FixConfig,
+    FixesDoneCondition,
     Gate,
+    GateCondition,
+    GreenRunsCondition,
     RepoConfig,
     ReviewConfig,
+    RuleConfig,
+    TestsCondition,
+    TickedCondition,
     TrackerConfig,
     issues_named_in,
     parse_baseline,
     parse_config,
+    parse_estimate,
     parse_gate,
     show,
 )
+from bot.testing.examples import EXAMPLES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 ISSUE_EXAMPLE = (FIXTURES / "issue-2-example.yml").read_text(encoding="utf-8")
@@ -519,3 +530,185 @@ def test_the_issues_a_broken_file_names_are_found_for_its_error_comment(
     text: str | bytes, issues: list[int]
 ) -> None:
     assert issues_named_in(text) == issues
+
+
+# --- Checklist rules, fixes, escalation and review conditions ------------------------------------------
+
+FULL_EXAMPLE = (EXAMPLES / "issue-status.full.yml").read_text(encoding="utf-8")
+
+
+def rules_tracker(yaml: str) -> str:
+    return "trackers:\n  - issue: 2\n" + yaml
+
+
+def test_the_full_example_parses_to_exactly_these_rules_fixes_and_conditions() -> None:
+    (full,) = parse_config(FULL_EXAMPLE).trackers
+    assert full.checklist_line == ">90% test pass rate achieved"
+    assert [(rule.line, rule.condition) for rule in full.checklist_rules] == [
+        (">90% test pass rate achieved", GateCondition()),
+        ("All security fixes preserved", TestsCondition("*security*")),
+        ("Security preservation validation", TestsCondition("*security*")),
+        ("Infrastructure stability confirmed", GreenRunsCondition(3)),
+        (
+            "Production deployment readiness verified",
+            TickedCondition("Production deployment readiness verified"),
+        ),
+    ]
+    assert [rule.writes_line for rule in full.rules] == [True, True, True, True, False]
+    assert full.fixes[0] == FixConfig(
+        name="JWT Token Fix",
+        files=("app/auth/jwt.py",),
+        tests="*jwt*",
+        estimate=timedelta(hours=2),
+        line="JWT token fix implementation",
+    )
+    assert [fix.estimate for fix in full.fixes] == [
+        timedelta(hours=2),
+        timedelta(hours=4),
+        timedelta(hours=1),
+    ]
+    assert full.escalation == EscalationConfig(label="escalation", overdue=1.5)
+    assert full.review.when == (
+        GateCondition(),
+        FixesDoneCondition(),
+        TestsCondition("*security*"),
+        TickedCondition("Production deployment readiness verified"),
+    )
+
+
+def test_without_rules_the_gate_line_is_the_only_rule_and_the_review_waits_for_the_gate() -> None:
+    (only,) = parse_config("trackers: [{issue: 2}]").trackers
+    assert only.checklist_rules == (RuleConfig(line=DEFAULT_CHECKLIST_LINE, gate=True),)
+    assert only.review.when == (GateCondition(),)
+    assert only.escalation == EscalationConfig(label=None, overdue=1.5)
+
+
+def test_a_gate_rule_names_the_gate_line_for_checklist_line_too() -> None:
+    (only,) = parse_config(rules_tracker("    rules:\n      - {line: 'Gate met', gate: true}\n")).trackers
+    assert only.checklist_line == "Gate met"
+    assert only.checklist_rules == (RuleConfig(line="Gate met", gate=True),)
+
+
+@pytest.mark.parametrize(
+    ("value", "minutes"),
+    [("2h", 120), ("90m", 90), ("1.5h", 90), ("1h30m", 90), ("1h 30m", 90), ("2 hours", 120), ("45 min", 45)],
+)
+def test_an_estimate_is_hours_and_minutes(value: str, minutes: int) -> None:
+    assert parse_estimate(value) == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("soon", "expected a duration such as '2h', '90m' or '1.5h', got 'soon'"),
+        (2, "say the unit: '2h' or '2m'"),
+        ("2d", "got '2d'"),
+        ("h", "got 'h'"),
+        ("2h soon", "got '2h soon'"),
+        ("0h", "more than nothing"),
+        (True, "got true"),
+    ],
+)
+def test_an_estimate_without_a_unit_or_with_words_is_refused(value: object, phrase: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_estimate(value)
+    assert phrase in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "location", "phrase"),
+    [
+        (
+            "    rules:\n      - {line: A, test: '*x*'}\n",
+            "trackers[0].rules[0].test",
+            "did you mean 'tests'?",
+        ),
+        (
+            "    rules:\n      - {line: A, tests: '*x*', manual: true}\n",
+            "trackers[0].rules[0]",
+            "got tests and manual",
+        ),
+        ("    rules:\n      - {line: A}\n", "trackers[0].rules[0]", "exactly one condition"),
+        ("    rules:\n      - {gate: true}\n", "trackers[0].rules[0].line", "required key 'line' is missing"),
+        ("    rules:\n      - {line: '**', manual: true}\n", "trackers[0].rules[0].line", "no visible text"),
+        ("    review: {when: [{manual: '` `'}]}\n", "trackers[0].review.when[0]", "no visible text"),
+        ("    rules:\n      - {line: A, manual: false}\n", "trackers[0].rules[0].manual", "expected true"),
+        (
+            "    rules:\n      - {line: A, green_runs: 0}\n",
+            "trackers[0].rules[0].green_runs",
+            "from 1 to 100",
+        ),
+        (
+            "    rules:\n      - {line: A, green_runs: 101}\n",
+            "trackers[0].rules[0].green_runs",
+            "from 1 to 100",
+        ),
+        ("    line: A\n", "trackers[0].line", "it belongs inside each entry of 'rules'"),
+        (
+            "    fixes:\n      - {name: X, files: a.py}\n",
+            "trackers[0].fixes[0].files",
+            "a list of paths or globs",
+        ),
+        ("    fixes:\n      - {name: X, files: []}\n", "trackers[0].fixes[0].files", "name the files"),
+        (
+            "    fixes:\n      - {name: X, files: [/a.py]}\n",
+            "trackers[0].fixes[0].files[0]",
+            "drop the leading",
+        ),
+        (
+            "    fixes:\n      - {name: X, files: [a], estimate: soon}\n",
+            "trackers[0].fixes[0].estimate",
+            "'soon'",
+        ),
+        ("    fixes:\n      - {files: [a]}\n", "trackers[0].fixes[0].name", "required key 'name'"),
+        ("    escalation: {overdue: 0.5}\n", "trackers[0].escalation.overdue", "at least 1"),
+        ("    escalation: {label: ''}\n", "trackers[0].escalation.label", "expected a label name"),
+        ("    escalation: {lable: x}\n", "trackers[0].escalation.lable", "did you mean 'label'?"),
+        ("    review: {when: []}\n", "trackers[0].review.when", "leave 'when' out"),
+        ("    review: {when: gate}\n", "trackers[0].review.when", "expected a list of conditions"),
+        ("    review: {when: [fixes-done]}\n", "trackers[0].review.when[0]", "did you mean 'fixes_done'?"),
+        ("    review: {when: [{test: x}]}\n", "trackers[0].review.when[0]", "did you mean 'tests'?"),
+        (
+            "    review: {when: [{tests: x, gate: 1}]}\n",
+            "trackers[0].review.when[0]",
+            "one condition per entry",
+        ),
+        ("    review: {when: [{green_runs: 0}]}\n", "trackers[0].review.when[0]", "from 1 to 100"),
+        # Consistency between entries
+        (
+            "    checklist_line: B\n    rules:\n      - {line: A, gate: true}\n",
+            "trackers[0].checklist_line",
+            "drop checklist_line",
+        ),
+        (
+            "    rules:\n      - {line: A, gate: true}\n      - {line: '**a.**', manual: true}\n",
+            "trackers[0].rules[1].line",
+            "already bound by trackers[0].rules[0]",
+        ),
+        (
+            "    rules:\n      - {line: A, gate: true}\n    fixes:\n      - {name: X, files: [a], line: A}\n",
+            "trackers[0].fixes[0].line",
+            "already bound by trackers[0].rules[0]",
+        ),
+        (
+            "    fixes:\n      - {name: X, files: [a]}\n      - {name: x, files: [b]}\n",
+            "trackers[0].fixes[1].name",
+            "trackers[0].fixes[0] has this name already",
+        ),
+        (
+            "    review: {when: [fixes_done]}\n",
+            "trackers[0].review.when[0]",
+            "needs at least one entry under 'fixes'",
+        ),
+        (
+            "    review: {when: [{manual: '>90% test pass rate achieved'}]}\n",
+            "trackers[0].review.when[0]",
+            "the bot writes the line",
+        ),
+    ],
+)
+def test_a_wrong_rule_fix_or_condition_is_explained_at_the_key_to_fix(
+    yaml: str, location: str, phrase: str
+) -> None:
+    problems = problems_of(rules_tracker(yaml))
+    assert [p.location for p in problems if phrase in p.message] == [location], problems

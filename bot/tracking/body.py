@@ -104,6 +104,26 @@ def human_text(body: str) -> str:
     return parts.before + parts.after
 
 
+@dataclass(frozen=True)
+class ProseLine:
+    """A line outside fenced code, HTML comment blocks and the bot's block."""
+
+    index: int  # counted like ChecklistItem.line_index
+    start: int  # offset of its first character in the body
+    text: str  # without its line ending
+
+
+def prose_lines(body: str) -> list[ProseLine]:
+    """The lines a human wrote as prose, where the bot may look for checklist items and headings."""
+    parsed = _parse(body)
+    first, last = parsed.block if parsed.block is not None else (-1, -1)
+    return [
+        ProseLine(index, line.start, line.text)
+        for index, (line, prose) in enumerate(zip(parsed.lines, parsed.prose, strict=True))
+        if prose and not first <= index <= last
+    ]
+
+
 def block_content(body: str) -> str | None:
     """The text between the markers with "\\n" line endings, or None when the body has no block."""
     parsed = _parse(body)
@@ -139,7 +159,7 @@ def checklist_items(body: str) -> list[ChecklistItem]:
 def find_checklist_item(body: str, wanted: str) -> ChecklistItem | None:
     """The first checklist item whose text matches ``wanted`` tolerantly (see ``_match_key``)."""
     key = _required_key(wanted)
-    return next((item for item, _ in _items(body) if _match_key(item.text) == key), None)
+    return next((item for item, _ in _items(body) if match_key(item.text) == key), None)
 
 
 def set_checklist_item(body: str, wanted: str, checked: bool) -> tuple[str, bool]:
@@ -153,7 +173,7 @@ def set_checklist_item(body: str, wanted: str, checked: bool) -> tuple[str, bool
     position = 0
     found = False
     for item, box_offset in _items(body):
-        if _match_key(item.text) != key:
+        if match_key(item.text) != key:
             continue
         found = True
         if item.checked != checked:
@@ -165,7 +185,7 @@ def set_checklist_item(body: str, wanted: str, checked: bool) -> tuple[str, bool
     return "".join(pieces), found
 
 
-def _match_key(text: str) -> str:
+def match_key(text: str) -> str:
     """Reduce checklist text to what a reader sees, so config text matches despite markdown.
 
     Case, whitespace, emphasis and code markers, link targets, HTML entities, backslash escapes,
@@ -179,7 +199,7 @@ def _match_key(text: str) -> str:
 
 
 def _required_key(wanted: str) -> str:
-    key = _match_key(wanted)
+    key = match_key(wanted)
     if not key:
         raise ValueError(f"checklist text {wanted!r} has no visible text to match")
     return key

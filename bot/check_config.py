@@ -1,0 +1,161 @@
+"""``issue-status-bot check-config PATH [--issue-body FILE]``: is this configuration usable, and what
+does it bind to in this issue?
+
+Run it before committing ``.github/issue-status.yml``: it prints the problems with their locations, or
+with ``--issue-body`` (the tracking issue's markdown) which checklist line each rule writes or reads and
+which heading each fix marks, naming every rule and fix that binds to nothing.
+Exit codes: 0 valid (and, with an issue body, everything binds), 1 invalid or something binds to
+nothing, 2 bad usage (a file that cannot be read, an issue the file does not track).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import (
+    ConfigError,
+    FixConfig,
+    RepoConfig,
+    RuleConfig,
+    TickedCondition,
+    TrackerConfig,
+    parse_config,
+)
+from bot.rules import Bindings, bind
+from bot.tracking.body import ChecklistItem
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_BAD_USAGE = 2
+NOTHING = "nothing"
+
+
+def add_check_config_command(subparsers: argparse._SubParsersAction[Any]) -> None:
+    checking = subparsers.add_parser(
+        "check-config", help="validate an issue-status.yml and show what it binds to in an issue body"
+    )
+    checking.add_argument("path", type=Path, metavar="PATH", help="the configuration file")
+    checking.add_argument(
+        "--issue-body", type=Path, metavar="FILE", help="the tracking issue's markdown, to show the bindings"
+    )
+    checking.add_argument(
+        "--issue", type=int, metavar="N", help="the tracker of issue N (needed when the file has several)"
+    )
+
+
+def run_check_config(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print the verdict on ``args.path``, argument problems to ``err``; returns the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        content = args.path.read_bytes()
+        body = args.issue_body.read_text(encoding="utf-8") if args.issue_body else None
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"check-config: cannot read {error}", file=err)
+        return EXIT_BAD_USAGE
+    try:
+        config = parse_config(content)
+    except ConfigError as error:
+        count = len(error.problems)
+        print(f"{args.path}: invalid, {count} problem{'s' if count != 1 else ''}:", file=out)
+        for problem in error.problems:
+            print(f"  {problem}", file=out)
+        return EXIT_INVALID
+    trackers = _selected(config, args.issue, needs_one=body is not None)
+    if isinstance(trackers, str):
+        print(f"check-config: {trackers}", file=err)
+        return EXIT_BAD_USAGE
+    count = len(config.trackers)
+    print(f"{args.path}: valid, {count} tracker{'s' if count != 1 else ''}", file=out)
+    unbound: list[str] = []
+    for tracker in trackers:
+        bindings = bind(body, tracker) if body is not None else None
+        print("", file=out)
+        print("\n".join(describe(tracker, bindings)), file=out)
+        unbound += [f"issue #{tracker.issue}: {what}" for what in (bindings.unbound() if bindings else ())]
+    if body is None:
+        return EXIT_VALID
+    print("", file=out)
+    if unbound:
+        print(f"binds to nothing in {args.issue_body}:", file=out)
+        print("\n".join(f"  {what}" for what in unbound), file=out)
+        return EXIT_INVALID
+    print(f"every rule and fix binds in {args.issue_body}", file=out)
+    return EXIT_VALID
+
+
+def _selected(config: RepoConfig, issue: int | None, *, needs_one: bool) -> tuple[TrackerConfig, ...] | str:
+    """The trackers to show, or why the arguments do not pick any."""
+    if issue is not None:
+        chosen = tuple(tracker for tracker in config.trackers if tracker.issue == issue)
+        return chosen or f"the file has no tracker for issue {issue}"
+    if needs_one and len(config.trackers) > 1:
+        issues = ", ".join(str(tracker.issue) for tracker in config.trackers)
+        return f"the file tracks issues {issues}; say which one the issue body is with --issue N"
+    return config.trackers
+
+
+def describe(tracker: TrackerConfig, bindings: Bindings | None) -> list[str]:
+    """The tracker's rules, fixes and review conditions, with what each binds to when a body is given."""
+    branch = tracker.branch or "the default branch"
+    baseline = "first recorded run" if tracker.baseline is None else f"{tracker.baseline:.0%}"
+    lines = [f"issue #{tracker.issue}: branch {branch}, gate {tracker.gate}, baseline {baseline}"]
+    lines.append("  rules:")
+    for number, rule in enumerate(tracker.checklist_rules):
+        item = bindings.rules[number].item if bindings else None
+        lines.append(f"    {rule.line!r} ({_rule_kind(rule)}){_target(bindings, item)}")
+    if tracker.fixes:
+        lines.append("  fixes:")
+    for number, fix in enumerate(tracker.fixes):
+        lines.append(f"    {fix.name!r} ({_fix_summary(fix)})")
+        if bindings is None:
+            continue
+        binding = bindings.fixes[number]
+        heading = binding.heading
+        if heading is None:
+            lines.append(f"      heading -> {NOTHING}")
+        else:
+            phase = (
+                f"{heading.phase}" if heading.phase else "no mark: its state shows in the status block only"
+            )
+            lines.append(f"      heading -> line {heading.line_index + 1}: {heading.text} ({phase})")
+        if fix.line is not None:
+            lines.append(f"      line {fix.line!r}{_target(bindings, binding.item)}")
+    lines.append("  review when:")
+    for number, condition in enumerate(tracker.review.when):
+        item = bindings.review[number].item if bindings else None
+        shown = _target(bindings, item) if isinstance(condition, TickedCondition) else ""
+        lines.append(f"    {condition}{shown}")
+    return lines
+
+
+def _target(bindings: Bindings | None, item: ChecklistItem | None) -> str:
+    if bindings is None:
+        return ""
+    if item is None:
+        return f" -> {NOTHING}"
+    return f" -> line {item.line_index + 1}: [{'x' if item.checked else ' '}] {item.text}"
+
+
+def _rule_kind(rule: RuleConfig) -> str:
+    if rule.manual:
+        return "manual: read, never written"
+    return str(rule.condition)
+
+
+def _fix_summary(fix: FixConfig) -> str:
+    parts = ["files " + ", ".join(fix.files)]
+    parts.append(f"tests {fix.tests!r}" if fix.tests else "done when a run improves the pass rate")
+    if fix.estimate is not None:
+        parts.append(f"estimate {format_duration(fix.estimate)}")
+    return "; ".join(parts)
+
+
+def format_duration(duration: timedelta) -> str:
+    """An estimate as written in the configuration: "2h", "90m" -> "1h30m", "45m"."""
+    minutes = round(duration.total_seconds() / 60)
+    hours, rest = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + (f"{rest}m" if rest or not hours else "")
