@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import cachetools
@@ -28,6 +30,8 @@ from bot.config import (
 from bot.github.client import GitHubApp
 from bot.github.repository import RepoFile, Repository
 from bot.results.commit import CommitResults, ResultCollector
+from bot.rules import Event as RulesEvent
+from bot.rules import Evidence, RulesMemory, apply, evaluate, start_fixes
 from bot.tracking.body import (
     block_content,
     find_checklist_item,
@@ -110,6 +114,78 @@ class TrackerService:
             async with self._lock(repo.full_name, tracker.issue):
                 await self.update_tracker(repo, tracker, event)
 
+    async def push_received(self, event: CommitEvent, paths: Sequence[str], at: datetime) -> None:
+        """A push to a tracked branch: fixes whose files it touched are now in progress (⏳ → 🔄)."""
+        repo = Repository(self.github.client(event.installation_id), event.repository)
+        config = await self.load_config(repo)
+        if config is None:
+            return
+        for tracker in config.trackers_for_branch(event.branch, event.default_branch):
+            if not tracker.fixes:
+                continue
+            async with self._lock(repo.full_name, tracker.issue):
+                await self.start_fixes(repo, tracker, event, paths, at)
+
+    async def start_fixes(
+        self, repo: Repository, tracker: TrackerConfig, event: CommitEvent, paths: Sequence[str], at: datetime
+    ) -> None:
+        where = f"{repo.full_name}#{tracker.issue}"
+        issue = await repo.issue(tracker.issue)
+        block = block_content(issue.body)
+        if issue.is_pull_request or issue.state != "open" or block is None:
+            return  # fixes start from a status block the bot already wrote
+        state = self.codec.decode(split_body(issue.body).block, where)
+        finished = [r for r in state.runs if not r.provisional]
+        rate = tracker.rate_of(finished[-1].counts) if finished else None
+        memory = RulesMemory.from_data(state.rules)
+        started, marks = start_fixes(tracker, issue.body, memory, paths, sha=event.sha, at=at, rate=rate)
+        if not marks:
+            return
+        log.info("%s: push %s started %s", where, event.sha[:7], ", ".join(m.fix for m in marks))
+        human = apply(replace_block(issue.body, ""), (), marks)
+        await self._rewrite_around_block(
+            repo, tracker, issue.body, block, replace(state, rules=started.as_data()), human
+        )
+
+    async def human_edited(self, repo: Repository, number: int, where_from: CommitEvent) -> None:
+        """A human edited a tracking issue: a manual line they ticked may complete the review conditions."""
+        config = await self.load_config(repo)
+        tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
+        if tracker is None:
+            return
+        where = f"{repo.full_name}#{number}"
+        async with self._lock(repo.full_name, number):
+            issue = await repo.issue(number)
+            block = block_content(issue.body)
+            if issue.is_pull_request or issue.state != "open" or block is None:
+                return
+            state = self.codec.decode(split_body(issue.body).block, where)
+            report = latest(state, tracker)
+            if report is None:
+                return
+            evidence = Evidence(state.runs, None, report.baseline_rate, datetime.now(UTC))
+            memory = RulesMemory.from_data(state.rules)
+            evaluation = evaluate(tracker, issue.body, evidence, memory)
+            if not evaluation.events and not evaluation.ticks and evaluation.memory == memory:
+                return
+            latest_run = replace(
+                where_from, sha=report.run.sha, branch=tracker.branch or where_from.default_branch
+            )
+            await self.announce(repo, tracker, evaluation.events, report, latest_run)
+            human = apply(replace_block(issue.body, ""), evaluation.ticks, evaluation.marks)
+            state = replace(state, rules=evaluation.memory.as_data())
+            await self._rewrite_around_block(repo, tracker, issue.body, block, state, human)
+
+    async def _rewrite_around_block(
+        self, repo: Repository, tracker: TrackerConfig, read: str, block: str, state: TrackerState, human: str
+    ) -> None:
+        """Write ``human`` (the body read, edited outside the block) with the old block and ``state``."""
+        where = f"{repo.full_name}#{tracker.issue}"
+        state = replace(state, seen=human_digest(human_text(read)), wrote=human_digest(human_text(human)))
+        body = replace_block(human, self.codec.replace_marker(block, state, where))
+        if body != read:
+            await repo.update_issue_body(tracker.issue, body)
+
     async def load_config(self, repo: Repository) -> RepoConfig | None:
         """The repository's configuration, or None when it has none or it is invalid."""
         file = await repo.read_file(CONFIG_PATH)
@@ -175,12 +251,17 @@ class TrackerService:
                 "provisional" if results.provisional else "final",
                 "met" if report.gate_met else "not met",
             )
-            if report.gate_newly_met:
-                await self.hand_over(repo, tracker, report, event)
 
         human = replace_block(issue.body, "")
-        if report is not None:
-            human, _ = set_checklist_item(human, tracker.checklist_line, report.gate_met)
+        if counted:
+            assert report is not None
+            evidence = Evidence(after.runs, results.cases or None, report.baseline_rate, datetime.now(UTC))
+            evaluation = evaluate(tracker, issue.body, evidence, RulesMemory.from_data(before.rules))
+            # Effects before the state that records them: each announcement carries its key, so a
+            # retry after a crash finds it and posts nothing twice.
+            await self.announce(repo, tracker, evaluation.events, report, event)
+            human = apply(human, evaluation.ticks, evaluation.marks)
+            after = replace(after, rules=evaluation.memory.as_data())
 
         checklist_line_found = find_checklist_item(issue.body, tracker.checklist_line) is not None
 
@@ -265,31 +346,48 @@ class TrackerService:
             log.warning("%s: the bot's last write replaced an edit it had not seen; restored it", where)
             await repo.update_issue_body(number, restored)
 
-    async def hand_over(
-        self, repo: Repository, tracker: TrackerConfig, report: StatusReport, event: CommitEvent
+    async def announce(
+        self,
+        repo: Repository,
+        tracker: TrackerConfig,
+        events: Sequence[RulesEvent],
+        report: StatusReport,
+        event: CommitEvent,
     ) -> None:
-        """Ask for review and say so, once per crossing of the gate."""
-        marker = f"<!-- issue-status-bot:gate-met crossing={report.gate_crossing} -->"
-        if any(marker in body for body in await repo.comment_bodies(tracker.issue)):
-            log.info(
-                "%s#%s: gate crossing %d already announced",
-                repo.full_name,
-                tracker.issue,
-                report.gate_crossing,
-            )
+        """Comment on each milestone and escalation once: its key, hidden in the comment, is checked first.
+
+        The hand-over (every review condition holds) also asks the reviewers; an escalation also adds the
+        configured label.
+        """
+        if not events:
             return
-        handover = await self.request_review(repo, tracker, event)
-        comment = render(
-            "gate_met_comment.md.j2",
-            report=report,
-            commit_url=commit_url(event),
-            requested=handover.requested,
-            pull_requests=handover.pull_requests,
-            assigned=handover.assigned,
-            failures=handover.failures,
-            marker=marker,
-        )
-        await repo.post_comment(tracker.issue, comment)
+        posted = await repo.comment_bodies(tracker.issue)
+        for item in events:
+            marker = f"<!-- issue-status-bot:event {item.key} -->"
+            if any(marker in body for body in posted):
+                log.info("%s#%s: %s already announced", repo.full_name, tracker.issue, item.kind)
+                continue
+            about = f"{event.html_url}/commit/{item.sha}"
+            if item.kind == "review_ready":
+                handover = await self.request_review(repo, tracker, event)
+                comment = render(
+                    "handover_comment.md.j2",
+                    report=report,
+                    commit_url=commit_url(event),
+                    conditions=[condition.key for condition in tracker.review.when],
+                    requested=handover.requested,
+                    pull_requests=handover.pull_requests,
+                    assigned=handover.assigned,
+                    failures=handover.failures,
+                    marker=marker,
+                )
+            else:
+                comment = render(
+                    "event_comment.md.j2", event=item, report=report, commit_url=about, marker=marker
+                )
+            await repo.post_comment(tracker.issue, comment)
+            if item.is_escalation and tracker.escalation.label:
+                await repo.add_labels(tracker.issue, (tracker.escalation.label,))
 
     async def request_review(self, repo: Repository, tracker: TrackerConfig, event: CommitEvent) -> Handover:
         review = tracker.review

@@ -306,7 +306,7 @@ async def test_kill_9_during_intake_and_work_loses_and_doubles_nothing(
     assert killed_at < commits and len(acknowledged) == commits
     assert sorted(recorded) == sorted(sha_of(f"k{n}") for n in range(commits))  # each commit once
     assert state.runs[-1].sha == sha_of(f"k{commits - 1}")
-    gate_comments = [c for c in github.comments(REPO, ISSUE) if "issue-status-bot:gate-met" in c["body"]]
+    gate_comments = [c for c in github.comments(REPO, ISSUE) if "/review_ready -->" in c["body"]]
     assert len(gate_comments) == 1
     assert len(github.calls("POST", f"/repos/{REPO}/issues/{ISSUE}/assignees")) == 1
     assert health["deliveries"]["done"] == commits

@@ -178,6 +178,10 @@ class Repository:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/assignees", number=number)
         await self.gh.post(url, url_vars, data={"assignees": list(logins)})
 
+    async def add_labels(self, number: int, labels: tuple[str, ...]) -> None:
+        url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/labels", number=number)
+        await self.gh.post(url, url_vars, data={"labels": list(labels)})
+
     async def branch_head(self, branch: str) -> str | None:
         """The commit a branch points at, or None when there is no such branch."""
         answer = await self._get_or_none("/repos/{owner}/{repo}/branches/{branch}", branch=branch)

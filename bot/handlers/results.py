@@ -16,7 +16,7 @@ from bot.tracker import CommitEvent, TrackerService
 router = Router()
 
 
-def _commit_event(event: Event, sha: str, branch: str | None) -> CommitEvent:
+def commit_event(event: Event, sha: str, branch: str | None) -> CommitEvent:
     repository: dict[str, Any] = event.data["repository"]
     return CommitEvent(
         installation_id=int(event.data["installation"]["id"]),
@@ -32,16 +32,16 @@ def _commit_event(event: Event, sha: str, branch: str | None) -> CommitEvent:
 async def check_run_completed(event: Event, trackers: TrackerService) -> None:
     run = event.data["check_run"]
     branch = (run.get("check_suite") or {}).get("head_branch")
-    await trackers.commit_completed(_commit_event(event, run["head_sha"], branch))
+    await trackers.commit_completed(commit_event(event, run["head_sha"], branch))
 
 
 @router.register("check_suite", action="completed")
 async def check_suite_completed(event: Event, trackers: TrackerService) -> None:
     suite = event.data["check_suite"]
-    await trackers.commit_completed(_commit_event(event, suite["head_sha"], suite.get("head_branch")))
+    await trackers.commit_completed(commit_event(event, suite["head_sha"], suite.get("head_branch")))
 
 
 @router.register("workflow_run", action="completed")
 async def workflow_run_completed(event: Event, trackers: TrackerService) -> None:
     run = event.data["workflow_run"]
-    await trackers.commit_completed(_commit_event(event, run["head_sha"], run.get("head_branch")))
+    await trackers.commit_completed(commit_event(event, run["head_sha"], run.get("head_branch")))

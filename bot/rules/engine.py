@@ -360,6 +360,9 @@ def evaluate(tracker: TrackerConfig, body: str, evidence: Evidence, memory: Rule
         events.append(make_event(tracker.issue, _subject_sha(judge), "review_ready"))
         events = [event for event in events if event.kind != "gate_met"]  # the hand-over announces it
         memory = replace(memory, handed_over=True)
+    elif memory.handed_over and any(result.judgement.verdict == "does not hold" for result in review):
+        # The conditions were lost (the gate fell again): the next time they all hold is a new hand-over.
+        memory = replace(memory, handed_over=False)
 
     return Evaluation(rules, fixes, review, _ticks(rules, fixes), _marks(fixes), tuple(events), memory)
 

@@ -35,7 +35,7 @@ class RulesMemory:
     held: frozenset[str] = field(default_factory=frozenset)
     failed: frozenset[str] = field(default_factory=frozenset)
     cases_sha: str | None = None  # the commit whose per-test results the tests verdicts come from
-    handed_over: bool = False  # the review hand-over happens once
+    handed_over: bool = False  # the review hand-over happens once each time its conditions come to hold
 
     def remember(self, key: str, holds: bool) -> RulesMemory:
         held = self.held | {key} if holds else self.held - {key}
@@ -85,16 +85,16 @@ class RulesMemory:
                 done_by=done_by,
                 overdue_reported=bool(overdue),
             )
-            for name, phase, started_at, started_by, reference_rate, done_at, done_by, overdue in data[
-                "fixes"
-            ]
+            for name, phase, started_at, started_by, reference_rate, done_at, done_by, overdue in data.get(
+                "fixes", ()
+            )
         )
         return cls(
             fixes,
-            held=frozenset(str(key) for key in data["held"]),
-            failed=frozenset(str(key) for key in data["failed"]),
-            cases_sha=data["cases_sha"],
-            handed_over=bool(data["handed_over"]),
+            held=frozenset(str(key) for key in data.get("held", ())),
+            failed=frozenset(str(key) for key in data.get("failed", ())),
+            cases_sha=data.get("cases_sha"),
+            handed_over=bool(data.get("handed_over", False)),
         )
 
 

@@ -12,6 +12,7 @@ import jinja2
 import bot
 from bot.tracking.chart import TrendPoint, mermaid_trend, text_trend
 from bot.tracking.status import StatusReport
+from bot.untrusted import code_span
 
 _TEMPLATE_DIRS = (
     Path(bot.__file__).resolve().parent / "templates",  # installed wheel
@@ -59,7 +60,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(percent=percent, points=points, code_block=code_block)
+    env.filters.update(percent=percent, points=points, code_block=code_block, code_span_inline=code_span)
     return env
 
 

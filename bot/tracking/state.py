@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from bot.results.counts import TestCounts
 from bot.tracking.thinning import thin_history
@@ -62,6 +63,7 @@ class TrackerState:
     # the human text it wrote: together they tell whether that write replaced an edit it never saw.
     seen: str = ""
     wrote: str = ""
+    rules: dict[str, Any] = field(default_factory=dict)  # the rules engine's memory (RulesMemory.as_data)
 
     def with_run(self, run: RunRecord, rate: float | None) -> TrackerState:
         """Record a run (its ``rate`` becomes the baseline if there is none yet); a commit already recorded
@@ -118,6 +120,7 @@ class StateCodec:
             "baseline_rate": state.baseline_rate,
             "seen": state.seen,
             "wrote": state.wrote,
+            "rules": state.rules,
         }
         raw = json.dumps(data, separators=(",", ":")).encode()
         payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -154,6 +157,7 @@ class StateCodec:
                 baseline_rate=data["baseline_rate"],
                 seen=str(data.get("seen", "")),
                 wrote=str(data.get("wrote", "")),
+                rules=dict(data.get("rules") or {}),
             )
         except (binascii.Error, ValueError, KeyError, TypeError):
             # Signed by us but unreadable can only mean a bug in an older version; never crash on it.
