@@ -30,8 +30,8 @@ from bot.config import (
 from bot.github.client import GitHubApp
 from bot.github.repository import RepoFile, Repository
 from bot.results.commit import CommitResults, ResultCollector
+from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
-from bot.rules import Evidence, RulesMemory, apply, evaluate, start_fixes
 from bot.tracking.body import (
     block_content,
     find_checklist_item,
@@ -142,49 +142,49 @@ class TrackerService:
         if not marks:
             return
         log.info("%s: push %s started %s", where, event.sha[:7], ", ".join(m.fix for m in marks))
-        human = apply(replace_block(issue.body, ""), (), marks)
-        await self._rewrite_around_block(
-            repo, tracker, issue.body, block, replace(state, rules=started.as_data()), human
-        )
+        await self._reevaluate(repo, tracker, issue.body, state, started, event, marks)
 
     async def human_edited(self, repo: Repository, number: int, where_from: CommitEvent) -> None:
         """A human edited a tracking issue: a manual line they ticked may complete the review conditions."""
         config = await self.load_config(repo)
         tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
-        if tracker is None:
+        if tracker is None or not (tracker.rules or tracker.fixes):
             return
         where = f"{repo.full_name}#{number}"
         async with self._lock(repo.full_name, number):
             issue = await repo.issue(number)
-            block = block_content(issue.body)
-            if issue.is_pull_request or issue.state != "open" or block is None:
+            if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return
             state = self.codec.decode(split_body(issue.body).block, where)
-            report = latest(state, tracker)
-            if report is None:
-                return
-            evidence = Evidence(state.runs, None, report.baseline_rate, datetime.now(UTC))
-            memory = RulesMemory.from_data(state.rules)
-            evaluation = evaluate(tracker, issue.body, evidence, memory)
-            if not evaluation.events and not evaluation.ticks and evaluation.memory == memory:
-                return
-            latest_run = replace(
-                where_from, sha=report.run.sha, branch=tracker.branch or where_from.default_branch
+            await self._reevaluate(
+                repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from
             )
-            await self.announce(repo, tracker, evaluation.events, report, latest_run)
-            human = apply(replace_block(issue.body, ""), evaluation.ticks, evaluation.marks)
-            state = replace(state, rules=evaluation.memory.as_data())
-            await self._rewrite_around_block(repo, tracker, issue.body, block, state, human)
 
-    async def _rewrite_around_block(
-        self, repo: Repository, tracker: TrackerConfig, read: str, block: str, state: TrackerState, human: str
+    async def _reevaluate(
+        self,
+        repo: Repository,
+        tracker: TrackerConfig,
+        body: str,
+        state: TrackerState,
+        memory: RulesMemory,
+        where_from: CommitEvent,
+        marks: Sequence[MarkChange] = (),
     ) -> None:
-        """Write ``human`` (the body read, edited outside the block) with the old block and ``state``."""
-        where = f"{repo.full_name}#{tracker.issue}"
-        state = replace(state, seen=human_digest(human_text(read)), wrote=human_digest(human_text(human)))
-        body = replace_block(human, self.codec.replace_marker(block, state, where))
-        if body != read:
-            await repo.update_issue_body(tracker.issue, body)
+        """Judge the rules again without a new run (a push started a fix, a human ticked a line), announce
+        what changed, and write the issue if anything did."""
+        report = latest(state, tracker)
+        if report is None:
+            return  # nothing recorded yet: the first run will judge everything
+        human = apply(replace_block(body, ""), (), marks)
+        evidence = Evidence(state.runs, None, report.baseline_rate, datetime.now(UTC))
+        evaluation = evaluate(tracker, human, evidence, memory)
+        latest_run = replace(
+            where_from, sha=report.run.sha, branch=tracker.branch or where_from.default_branch
+        )
+        await self.announce(repo, tracker, evaluation.events, report, latest_run)
+        human = apply(human, evaluation.ticks, evaluation.marks)
+        after = replace(state, rules=evaluation.memory.as_data())
+        await self._publish(repo, tracker, body, human, state, after, report, evaluation, latest_run)
 
     async def load_config(self, repo: Repository) -> RepoConfig | None:
         """The repository's configuration, or None when it has none or it is invalid."""
@@ -252,6 +252,7 @@ class TrackerService:
                 "met" if report.gate_met else "not met",
             )
 
+        evaluation: Evaluation | None = None
         human = replace_block(issue.body, "")
         if counted:
             assert report is not None
@@ -263,7 +264,27 @@ class TrackerService:
             human = apply(human, evaluation.ticks, evaluation.marks)
             after = replace(after, rules=evaluation.memory.as_data())
 
-        checklist_line_found = find_checklist_item(issue.body, tracker.checklist_line) is not None
+        await self._publish(
+            repo, tracker, issue.body, human, before, after, report, evaluation, event, results.unavailable
+        )
+
+    async def _publish(
+        self,
+        repo: Repository,
+        tracker: TrackerConfig,
+        read: str,
+        human: str,
+        before: TrackerState,
+        after: TrackerState,
+        report: StatusReport | None,
+        evaluation: Evaluation | None,
+        event: CommitEvent,
+        unavailable: tuple[str, ...] = (),
+    ) -> None:
+        """Write the block for ``after`` around ``human`` (the body ``read``, edited outside the block), with
+        as much history as GitHub's body limit leaves room for, unless nothing would change."""
+        where = f"{repo.full_name}#{tracker.issue}"
+        checklist_line_found = find_checklist_item(read, tracker.checklist_line) is not None
 
         def compose(state: TrackerState, shown: int) -> str:
             kept = state.thinned(shown)
@@ -272,13 +293,13 @@ class TrackerService:
                 state_marker=self.codec.encode(kept, where),
                 commit_url=commit_url(event),
                 checklist_line_found=checklist_line_found,
-                unavailable=results.unavailable,
+                evaluation=evaluation if tracker.rules or tracker.fixes else None,
+                unavailable=unavailable,
                 evaluated_sha=event.sha,
             )
             return replace_block(human, block)
 
         def fitted(state: TrackerState) -> str:
-            """The body with as much history as GitHub's body limit leaves room for."""
             total = max(len(state.runs), 1)
             body = compose(state, total)
             if len(body) <= MAX_BODY_CHARS:
@@ -286,16 +307,14 @@ class TrackerService:
             return fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total)[0]
 
         # Recomputing the same results must not write: compare before recording what this write saw.
-        if fitted(replace(after, seen=before.seen, wrote=before.wrote)) == issue.body:
+        if fitted(replace(after, seen=before.seen, wrote=before.wrote)) == read:
             return
-        # The human text this write is based on, and the one it writes (the gate's box set), so that the
-        # edited event of this very write can tell whether it replaced an edit it never saw.
-        after = replace(
-            after, seen=human_digest(human_text(issue.body)), wrote=human_digest(human_text(human))
-        )
+        # The human text this write is based on, and the one it writes, so that the edited event of this
+        # very write can tell whether it replaced an edit it never saw.
+        after = replace(after, seen=human_digest(human_text(read)), wrote=human_digest(human_text(human)))
         body = fitted(after)
         if len(body) > MAX_BODY_CHARS:
-            await self.report_body_limit(repo, tracker.issue, len(human_text(issue.body)))
+            await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return
         await repo.update_issue_body(tracker.issue, body)
 

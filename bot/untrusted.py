@@ -26,3 +26,15 @@ def code_span(text: str, limit: int = MAX_SHOWN) -> str:
     fence = "`" * (longest + 1)
     padding = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{fence}{padding}{flat}{padding}{fence}"
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~@])")
+
+
+def plain_text(text: str, limit: int = 200) -> str:
+    """``text`` shown as itself in Markdown on one line: every character Markdown or GitHub would act on
+    (emphasis, links, HTML, mentions) is escaped."""
+    flat = _CONTROL.sub(" ", text).strip()
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return _MARKDOWN.sub(r"\\\1", flat)

@@ -70,3 +70,26 @@ async def test_human_text_alone_at_the_limit_gets_one_comment_and_no_write(bot: 
     limit_comments = [c for c in bot.comments if "issue-status-bot:body-limit" in c]
     assert len(limit_comments) == 1
     assert "65,436 characters" in limit_comments[0]
+
+
+async def test_a_tests_rule_without_per_test_results_is_left_alone_and_the_block_says_why(
+    bot: BotHarness, canonical_body: str
+) -> None:
+    config = (
+        "trackers:\n  - issue: 2\n    rules:\n      - line: All security fixes preserved\n"
+        "        tests: '*security*'\n"
+    )
+    bot.fake.put_file(REPO, ".github/issue-status.yml", config)
+    ticked = canonical_body.replace(
+        "- [ ] All security fixes preserved", "- [x] All security fixes preserved"
+    )
+    bot.fake.edit_issue_body(REPO, ISSUE, ticked)
+    await bot.ci_completed(
+        "c1", {"tests": summary(13, 214)}
+    )  # counts from the check run: no per-test results
+    body = bot.body
+    assert "- [x] All security fixes preserved" in human_text(body)  # left as the human set it
+    block = block_of(body)
+    assert "**Criteria:**" in block
+    assert "- ❔ All security fixes preserved: " in block
+    assert "- ✅ \\>90% test pass rate achieved" in block

@@ -10,14 +10,18 @@ from typing import Any
 import jinja2
 
 import bot
+from bot.rules import MARKS, Evaluation
 from bot.tracking.chart import TrendPoint, mermaid_trend, text_trend
 from bot.tracking.status import StatusReport
-from bot.untrusted import code_span
+from bot.untrusted import code_span, plain_text
 
 _TEMPLATE_DIRS = (
     Path(bot.__file__).resolve().parent / "templates",  # installed wheel
     Path(bot.__file__).resolve().parent.parent / "templates",  # source checkout
 )
+
+
+VERDICT_MARKS = {"holds": "✅", "does not hold": "❌", "unknown": "❔"}
 
 
 def templates_dir() -> Path:
@@ -60,7 +64,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(percent=percent, points=points, code_block=code_block, code_span_inline=code_span)
+    env.filters.update(
+        percent=percent, points=points, code_block=code_block, code_span_inline=code_span, plain=plain_text
+    )
     return env
 
 
@@ -74,10 +80,12 @@ def render_status_block(
     state_marker: str,
     commit_url: str,
     checklist_line_found: bool,
+    evaluation: Evaluation | None = None,
     unavailable: tuple[str, ...] = (),
     evaluated_sha: str = "",
 ) -> str:
-    """The block; ``unavailable`` lists why some results of commit ``evaluated_sha`` could not be read."""
+    """The block; ``evaluation`` (when the tracker has rules or fixes) shows each fix and criterion, and
+    ``unavailable`` lists why some results of commit ``evaluated_sha`` could not be read."""
     chart = trend = ""
     if report is not None:
         points = [TrendPoint(run.sha, report.rate_of(run)) for run in report.history]
@@ -91,6 +99,9 @@ def render_status_block(
         state_marker=state_marker,
         commit_url=commit_url,
         checklist_line_found=checklist_line_found,
+        evaluation=evaluation,
+        verdict_marks=VERDICT_MARKS,
+        phase_marks=MARKS,
         unavailable=unavailable,
         evaluated_sha=evaluated_sha,
     )
