@@ -32,6 +32,7 @@ from bot.github.repository import RepoFile, Repository
 from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
+from bot.rules.events import make_event
 from bot.tracking.body import (
     block_content,
     find_checklist_item,
@@ -159,6 +160,40 @@ class TrackerService:
             await self._reevaluate(
                 repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from
             )
+
+    async def set_baseline(
+        self, repo: Repository, tracker: TrackerConfig, baseline: float | None, where_from: CommitEvent
+    ) -> float | None:
+        """Set the tracker's baseline (None: the current rate); returns it, or None with nothing recorded."""
+        where = f"{repo.full_name}#{tracker.issue}"
+        async with self._lock(repo.full_name, tracker.issue):
+            issue = await repo.issue(tracker.issue)
+            if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
+                return None
+            state = self.codec.decode(split_body(issue.body).block, where)
+            report = latest(state, tracker)
+            if report is None:
+                return None
+            chosen = baseline if baseline is not None else report.rate
+            changed = replace(state, baseline_rate=chosen)
+            await self._reevaluate(
+                repo, tracker, issue.body, changed, RulesMemory.from_data(state.rules), where_from
+            )
+            return chosen
+
+    async def hand_over_now(
+        self, repo: Repository, tracker: TrackerConfig, where_from: CommitEvent, *, reason: str
+    ) -> None:
+        """Ask for the review now, whatever the conditions say (a maintainer's ``/status review``)."""
+        where = f"{repo.full_name}#{tracker.issue}"
+        async with self._lock(repo.full_name, tracker.issue):
+            issue = await repo.issue(tracker.issue)
+            state = self.codec.decode(split_body(issue.body).block, where)
+            report = latest(state, tracker)
+            if report is None or issue.state != "open":
+                return
+            event = make_event(tracker.issue, report.run.sha, "review_ready", reason)
+            await self.announce(repo, tracker, (event,), report, replace(where_from, sha=report.run.sha))
 
     async def _reevaluate(
         self,

@@ -178,6 +178,19 @@ class Repository:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/assignees", number=number)
         await self.gh.post(url, url_vars, data={"assignees": list(logins)})
 
+    async def permission(self, login: str) -> str:
+        """The user's permission on the repository: "admin", "write", "read" or "none"."""
+        answer = await self._get_or_none(
+            "/repos/{owner}/{repo}/collaborators/{username}/permission", username=login
+        )
+        return "none" if answer is None else str(answer.get("permission", "none"))
+
+    async def react(self, comment_id: int, content: str) -> None:
+        url, url_vars = self._url(
+            "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", comment_id=comment_id
+        )
+        await self.gh.post(url, url_vars, data={"content": content})
+
     async def add_labels(self, number: int, labels: tuple[str, ...]) -> None:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/labels", number=number)
         await self.gh.post(url, url_vars, data={"labels": list(labels)})

@@ -2,6 +2,6 @@
 
 from gidgethub.routing import Router
 
-from bot.handlers import issues, pushes, results
+from bot.handlers import commands, issues, pushes, results
 
-router = Router(results.router, pushes.router, issues.router)
+router = Router(results.router, pushes.router, issues.router, commands.router)

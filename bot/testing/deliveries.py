@@ -117,6 +117,24 @@ def issue_edited(
     return payload
 
 
+def issue_comment_created(
+    repository: dict[str, Any],
+    issue: dict[str, Any],
+    comment: dict[str, Any],
+    *,
+    sender_type: str = "User",
+    installation_id: int | None,
+) -> dict[str, Any]:
+    """``issue_comment.created`` for a comment as the fake (or GitHub) stores it."""
+    payload = example("issue_comment.created")
+    payload["issue"].update({k: issue[k] for k in ("number", "title", "body", "state", "user") if k in issue})
+    payload["issue"].pop("pull_request", None)
+    payload["comment"].update({k: comment[k] for k in ("id", "body", "user") if k in comment})
+    payload["sender"].update(login=comment["user"]["login"], type=sender_type)
+    _place(payload, repository, installation_id)
+    return payload
+
+
 def signed_headers(secret: bytes, event: str, body: bytes, delivery_id: str | None = None) -> dict[str, str]:
     """The headers GitHub sends with a delivery."""
     return {

@@ -1,0 +1,99 @@
+"""Slash commands in comments on a tracking issue: ``/status refresh``, ``/status baseline <rate|current>``,
+``/status review``.
+
+Only people with write access may steer the bot (checked through the collaborator permission API); anyone
+else gets one polite reply. An accepted command is acknowledged with a reaction on its comment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+
+from bot.config import TrackerConfig, parse_baseline
+from bot.github.repository import Repository
+from bot.reconcile import latest_commit_with_results
+from bot.tracker import CommitEvent, TrackerService
+from bot.tracking.render import percent, render
+
+log = logging.getLogger(__name__)
+
+_COMMAND = re.compile(
+    r"^[ \t]*/status[ \t]+(refresh|baseline|review)\b[ \t]*([^\r\n]*)\r?$", re.MULTILINE | re.IGNORECASE
+)
+# GitHub's legacy permission field: "maintain" reads as "write", "triage" as "read".
+STEERING_PERMISSIONS = frozenset({"admin", "write"})
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # "refresh", "baseline" or "review"
+    argument: str  # what follows the name on its line, stripped
+
+
+def parse_command(text: str) -> Command | None:
+    """The first ``/status`` command at the start of a line of ``text``, if any."""
+    match = _COMMAND.search(text)
+    if match is None:
+        return None
+    return Command(match[1].lower(), match[2].strip())
+
+
+async def run_command(
+    trackers: TrackerService,
+    repo: Repository,
+    *,
+    issue: int,
+    comment_id: int,
+    user: str,
+    command: Command,
+    where_from: CommitEvent,
+) -> None:
+    config = await trackers.load_config(repo)
+    tracker = next((t for t in config.trackers if t.issue == issue), None) if config else None
+    if tracker is None:
+        return  # not a tracking issue
+    if await repo.permission(user) not in STEERING_PERMISSIONS:
+        await _decline_once(repo, issue, user)
+        return
+    log.info("%s#%s: /status %s from %s", repo.full_name, issue, command.name, user)
+    await repo.react(comment_id, "+1")
+    branch = tracker.branch or where_from.default_branch
+    if command.name == "refresh":
+        sha = await latest_commit_with_results(repo, branch)
+        if sha is not None:
+            await trackers.commit_completed(replace(where_from, sha=sha, branch=branch))
+    elif command.name == "baseline":
+        await _set_baseline(trackers, repo, tracker, command.argument, where_from)
+    else:
+        await trackers.hand_over_now(
+            repo, tracker, replace(where_from, branch=branch), reason=f"command {comment_id}"
+        )
+
+
+async def _set_baseline(
+    trackers: TrackerService, repo: Repository, tracker: TrackerConfig, argument: str, where_from: CommitEvent
+) -> None:
+    if tracker.baseline is not None:
+        await repo.post_comment(tracker.issue, render("command_reply.md.j2", kind="baseline_in_config"))
+        return
+    try:
+        baseline = None if argument.lower() == "current" else parse_baseline(argument)
+    except ValueError as error:
+        await repo.post_comment(
+            tracker.issue, render("command_reply.md.j2", kind="bad_baseline", error=str(error))
+        )
+        return
+    chosen = await trackers.set_baseline(repo, tracker, baseline, where_from)
+    if chosen is not None:
+        log.info("%s#%s: baseline set to %s", repo.full_name, tracker.issue, percent(chosen))
+
+
+async def _decline_once(repo: Repository, issue: int, user: str) -> None:
+    marker = f"<!-- issue-status-bot:declined {user.lower()} -->"
+    if any(marker in body for body in await repo.comment_bodies(issue)):
+        return
+    await repo.post_comment(
+        issue, render("command_reply.md.j2", kind="no_permission", user=user, marker=marker)
+    )

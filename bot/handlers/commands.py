@@ -1,0 +1,34 @@
+"""Someone commented on an issue: ``issue_comment.created``, for ``/status`` commands."""
+
+from __future__ import annotations
+
+from gidgethub.routing import Router
+from gidgethub.sansio import Event
+
+from bot.commands import parse_command, run_command
+from bot.github.repository import Repository
+from bot.handlers.results import commit_event
+from bot.tracker import TrackerService
+
+router = Router()
+
+
+@router.register("issue_comment", action="created")
+async def comment_created(event: Event, trackers: TrackerService) -> None:
+    comment = event.data["comment"]
+    command = parse_command(comment.get("body") or "")
+    sender = event.data.get("sender") or {}
+    if command is None or sender.get("type") == "Bot" or "pull_request" in event.data["issue"]:
+        return
+    repo = Repository(
+        trackers.github.client(int(event.data["installation"]["id"])), event.data["repository"]["full_name"]
+    )
+    await run_command(
+        trackers,
+        repo,
+        issue=int(event.data["issue"]["number"]),
+        comment_id=int(comment["id"]),
+        user=str(sender.get("login", "")),
+        command=command,
+        where_from=commit_event(event, "", None),
+    )

@@ -1,0 +1,85 @@
+"""Slash commands from the people who may steer the bot, and a polite no to everyone else."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import Command, parse_command
+from bot.testing.deliveries import issue_comment_created
+from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("/status refresh", Command("refresh", "")),
+        ("Thanks!\r\n/status baseline 70%\r\n", Command("baseline", "70%")),
+        ("  /STATUS review please", Command("review", "please")),
+        ("/status baseline current", Command("baseline", "current")),
+        ("see /status refresh", None),
+        ("/status refreshing", None),
+        ("/statusrefresh", None),
+    ],
+)
+def test_commands_are_read_from_the_start_of_a_line(text: str, command: Command | None) -> None:
+    assert parse_command(text) == command
+
+
+async def comment(bot: BotHarness, text: str, user: str, sender_type: str = "User") -> int:
+    stored = bot.fake.add_comment(REPO, ISSUE, text, user=user)
+    issue = bot.fake.issue(REPO, ISSUE)
+    payload = issue_comment_created(
+        bot.repository, issue, stored, sender_type=sender_type, installation_id=INSTALLATION_ID
+    )
+    return await bot.send("issue_comment", payload)
+
+
+def reactions(bot: BotHarness) -> list[object]:
+    return [c for c in bot.fake.calls("POST") if c.path.endswith("/reactions")]
+
+
+async def test_refresh_recomputes_from_the_branch_head_without_any_ci_delivery(bot: BotHarness) -> None:
+    head = bot.fake.head(REPO, "main")
+    bot.fake.add_check_run(REPO, head, "tests", output={"summary": summary(13, 214)}, head_branch="main")
+    assert await comment(bot, "/status refresh", "octocat") == 202
+    assert "**Pass rate: 94.3%**" in bot.body
+    assert [r.json for r in reactions(bot)] == [{"content": "+1"}]
+
+
+async def test_baseline_can_be_set_to_a_rate_or_to_the_current_one(bot: BotHarness) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    await bot.ci_completed("c2", {"tests": summary(40, 187)})
+    await comment(bot, "/status baseline 70%", "octocat")
+    assert "Since the baseline: ▲ +12.4 pp (baseline 70.0%)" in bot.body
+    await comment(bot, "/status baseline current", "octocat")
+    assert "Since the baseline: = 0.0 pp (baseline 82.4%)" in bot.body
+
+
+async def test_a_bad_baseline_gets_an_explanation(bot: BotHarness) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    await comment(bot, "/status baseline soon", "octocat")
+    assert "needs a pass rate such as `62%`" in bot.comments[-1]
+
+
+async def test_review_asks_the_reviewers_now(bot: BotHarness) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    await comment(bot, "/status review", "octocat")
+    handover = [c for c in bot.comments if "review_ready" in c]
+    assert len(handover) == 1 and "@octocat" in handover[0]
+    assert bot.fake.issue(REPO, ISSUE)["assignees"][0]["login"] == "octocat"
+
+
+async def test_someone_without_write_access_gets_one_polite_reply_and_nothing_else(bot: BotHarness) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    body = bot.body
+    await comment(bot, "/status review", "passerby")
+    await comment(bot, "/status baseline 10%", "passerby")
+    replies = [c for c in bot.comments if "only people with write access" in c]
+    assert len(replies) == 1 and "@passerby" in replies[0]
+    assert reactions(bot) == [] and bot.body == body
+    assert bot.fake.calls("POST", f"/repos/{REPO}/issues/{ISSUE}/assignees") == []
+
+
+async def test_the_bots_own_comments_are_not_commands(bot: BotHarness) -> None:
+    await comment(bot, "/status refresh", "issue-status-bot[bot]", sender_type="Bot")
+    assert reactions(bot) == [] and bot.fake.calls("GET", f"/repos/{REPO}/collaborators") == []
