@@ -683,6 +683,17 @@ class TrackerConfig(Section):
         return branch is not None and branch == (self.branch or default_branch)
 
 
+def _template_dir(value: object) -> str:
+    text = _text(value).strip().strip("/")
+    if (text.startswith(".") and text != ".github" and not text.startswith(".github/")) or ".." in text.split(
+        "/"
+    ):
+        raise _refuse(
+            f"expected a folder of the repository such as '.github/issue-status', got {show(value)}"
+        )
+    return text
+
+
 class RepoConfig(Section):
     """The whole file."""
 
@@ -690,6 +701,9 @@ class RepoConfig(Section):
         tuple[TrackerConfig, ...],
         BeforeValidator(_list_of("trackers", at_least_one="add one with at least 'issue: N'")),
     ]
+    # A folder whose *.md.j2 files replace the built-in templates of the same name (off by default,
+    # because looking for them costs API requests on every update).
+    templates: Annotated[str | None, PlainValidator(lambda v: None if v is None else _template_dir(v))] = None
 
     def trackers_for_branch(self, branch: str | None, default_branch: str) -> list[TrackerConfig]:
         return [tracker for tracker in self.trackers if tracker.tracks_branch(branch, default_branch)]

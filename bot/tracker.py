@@ -41,7 +41,7 @@ from bot.tracking.body import (
     set_checklist_item,
     split_body,
 )
-from bot.tracking.render import render, render_status_block
+from bot.tracking.render import BUILT_IN, TEMPLATE_NAMES, Templates, render, render_status_block
 from bot.tracking.state import RunRecord, StateCodec, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
 from bot.tracking.thinning import fit_block
@@ -94,6 +94,10 @@ class TrackerService:
         )
         self._configs: cachetools.LRUCache[tuple[str, str], RepoConfig] = cachetools.LRUCache(1024)
         self._reported_config_errors: cachetools.LRUCache[tuple[str, str], bool] = cachetools.LRUCache(1024)
+        # The repository's template overrides, loaded with its configuration (see load_config).
+        self._templates: cachetools.LRUCache[str, tuple[Templates, dict[str, str]]] = cachetools.LRUCache(
+            1024
+        )
 
     def _lock(self, repository: str, issue: int) -> asyncio.Lock:
         key = (repository, issue)
@@ -230,6 +234,7 @@ class TrackerService:
         key = (repo.full_name, file.sha)
         config = self._configs.get(key)
         if config is not None:
+            await self._load_templates(repo, config)
             return config
         try:
             config = parse_config(file.content)
@@ -238,7 +243,34 @@ class TrackerService:
             await self.report_config_error(repo, file, error)
             return None
         self._configs[key] = config
+        await self._load_templates(repo, config)
         return config
+
+    async def _load_templates(self, repo: Repository, config: RepoConfig) -> None:
+        """The overrides in the configured template folder: files named like a built-in template."""
+        if config.templates is None:
+            self._templates.pop(repo.full_name, None)
+            return
+        overrides: dict[str, str] = {}
+        revisions: dict[str, str] = {}
+        for name in await repo.file_names(config.templates):
+            if name in TEMPLATE_NAMES and (file := await repo.read_file(f"{config.templates}/{name}")):
+                overrides[name] = file.content.decode("utf-8", errors="replace")
+                revisions[name] = file.sha
+        self._templates[repo.full_name] = (Templates(overrides), revisions)
+
+    def templates(self, repo: Repository) -> Templates:
+        return self._templates.get(repo.full_name, (BUILT_IN, {}))[0]
+
+    async def report_template_problems(self, repo: Repository, number: int) -> None:
+        """One comment per broken revision of an override: the built-in template was used instead."""
+        templates, revisions = self._templates.get(repo.full_name, (BUILT_IN, {}))
+        for name, problem in list(templates.problems.items()):
+            marker = f"<!-- issue-status-bot:template-error {name} {revisions.get(name, '')} -->"
+            if not any(marker in body for body in await repo.comment_bodies(number)):
+                comment = render("template_error_comment.md.j2", name=name, problem=problem, marker=marker)
+                await repo.post_comment(number, comment)
+            del templates.problems[name]
 
     async def report_config_error(self, repo: Repository, file: RepoFile, error: ConfigError) -> None:
         """One comment per revision of the file, on each tracking issue the file seems to name."""
@@ -325,6 +357,7 @@ class TrackerService:
             kept = state.thinned(shown)
             block = render_status_block(
                 replace(report, history=kept.runs) if report is not None else None,
+                templates=self.templates(repo),
                 state_marker=self.codec.encode(kept, where),
                 commit_url=commit_url(event),
                 checklist_line_found=checklist_line_found,
@@ -352,6 +385,7 @@ class TrackerService:
             await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return
         await repo.update_issue_body(tracker.issue, body)
+        await self.report_template_problems(repo, tracker.issue)
 
     async def report_body_limit(self, repo: Repository, number: int, human_chars: int) -> None:
         """Say once that the human text leaves no room for the status block, instead of cutting it."""
@@ -424,7 +458,7 @@ class TrackerService:
             about = f"{event.html_url}/commit/{item.sha}"
             if item.kind == "review_ready":
                 handover = await self.request_review(repo, tracker, event)
-                comment = render(
+                comment = self.templates(repo).render(
                     "handover_comment.md.j2",
                     report=report,
                     commit_url=commit_url(event),
@@ -436,7 +470,7 @@ class TrackerService:
                     marker=marker,
                 )
             else:
-                comment = render(
+                comment = self.templates(repo).render(
                     "event_comment.md.j2", event=item, report=report, commit_url=about, marker=marker
                 )
             await repo.post_comment(tracker.issue, comment)

@@ -76,6 +76,13 @@ class Repository:
             content = b""
         return RepoFile(path=path, sha=str(answer.get("sha", "")), content=content)
 
+    async def file_names(self, folder: str) -> list[str]:
+        """The names of the files in a folder of the default branch ([] when there is no such folder)."""
+        answer = await self._get_or_none("/repos/{owner}/{repo}/contents/{+path}", path=folder)
+        if not isinstance(answer, list):
+            return []
+        return [str(entry["name"]) for entry in answer if entry.get("type") == "file"]
+
     async def check_runs(self, sha: str) -> list[dict[str, Any]]:
         """The latest attempt of every check run on a commit."""
         url, url_vars = self._url(

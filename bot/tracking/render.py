@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 import bot
 from bot.rules import MARKS, Evaluation
@@ -54,24 +57,81 @@ def code_block(text: str, info: str = "text") -> str:
     return f"{fence}{info}\n{text}\n{fence}"
 
 
+_OPTIONS: dict[str, Any] = {
+    "undefined": jinja2.StrictUndefined,
+    "autoescape": False,  # the output is Markdown, not HTML
+    "keep_trailing_newline": False,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
+_FILTERS: dict[str, Any] = {
+    "percent": percent,
+    "points": points,
+    "code_block": code_block,
+    "code_span_inline": code_span,
+    "plain": plain_text,
+}
+# A repository's template may be at most this long, and may render at most this much text.
+MAX_TEMPLATE_BYTES = 16 * 1024
+MAX_RENDERED_CHARS = 30_000
+
+
 @cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # the output is Markdown, not HTML
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        percent=percent, points=points, code_block=code_block, code_span_inline=code_span, plain=plain_text
-    )
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), **_OPTIONS)
+    env.filters.update(_FILTERS)
     return env
 
 
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context).strip() + "\n"
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """No attribute games (the sandbox), no mutation, and no operator that could build a huge value."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise SecurityError("exponent too large")
+        repeats = operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int)
+        if repeats and len(left) * right > MAX_RENDERED_CHARS:
+            raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
+class TemplateProblem(Exception):
+    """A repository's template could not be used; the built-in one was."""
+
+
+class Templates:
+    """The built-in templates, with a repository's overrides rendered in a bounded sandbox."""
+
+    def __init__(self, overrides: dict[str, str] | None = None) -> None:
+        self._overrides = dict(overrides or {})
+        self._sandbox = _BoundedSandbox(loader=jinja2.DictLoader(self._overrides), **_OPTIONS)
+        self._sandbox.filters.update(_FILTERS)
+        self.problems: dict[str, str] = {}  # template name -> why its override was not used
+
+    def render(self, template: str, **context: Any) -> str:
+        source = self._overrides.get(template)
+        if source is not None:
+            try:
+                if len(source.encode()) > MAX_TEMPLATE_BYTES:
+                    raise TemplateProblem(f"larger than {MAX_TEMPLATE_BYTES // 1024} KiB")
+                text = self._sandbox.get_template(template).render(**context).strip() + "\n"
+                if len(text) > MAX_RENDERED_CHARS:
+                    raise TemplateProblem(f"it rendered more than {MAX_RENDERED_CHARS:,} characters")
+                return text
+            except (jinja2.TemplateError, TemplateProblem, ArithmeticError, TypeError, ValueError) as error:
+                self.problems[template] = f"{type(error).__name__}: {error}"[:300]
+        return render(template, **context)
+
+
+BUILT_IN = Templates()
+# What a repository may override: the status block and the comments of milestones and escalations.
+TEMPLATE_NAMES = frozenset({"status_block.md.j2", "event_comment.md.j2", "handover_comment.md.j2"})
 
 
 def render_status_block(
@@ -83,6 +143,7 @@ def render_status_block(
     evaluation: Evaluation | None = None,
     unavailable: tuple[str, ...] = (),
     evaluated_sha: str = "",
+    templates: Templates = BUILT_IN,
 ) -> str:
     """The block; ``evaluation`` (when the tracker has rules or fixes) shows each fix and criterion, and
     ``unavailable`` lists why some results of commit ``evaluated_sha`` could not be read."""
@@ -91,7 +152,7 @@ def render_status_block(
         points = [TrendPoint(run.sha, report.rate_of(run)) for run in report.history]
         chart = mermaid_trend(points, report.gate.threshold)
         trend = text_trend(points, report.gate.threshold, gate_label=str(report.gate))
-    return render(
+    return templates.render(
         "status_block.md.j2",
         report=report,
         chart=chart,
