@@ -12,15 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.server import WORK, create_app
+from bot.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import deliver, workflow_run_completed
 from bot.testing.fake_github import FakeGitHub
@@ -66,7 +68,15 @@ async def main(megabytes: int, ranges: bool) -> None:
 
     fake.add_generated_job_log(REPO, job["id"], size, generate)
     fake.world.blobs.honour_ranges = ranges
-    settings = Settings(app_id=1, private_key_pem=pem, webhook_secret=b"bench", api_url=fake.url)
+    settings = Settings(
+        app_id=1,
+        private_key_pem=pem,
+        webhook_secret=b"bench",
+        api_url=fake.url,
+        state_dir=Path(tempfile.mkdtemp(prefix="log-memory-")),
+        coalesce_seconds=0,
+        reconcile_seconds=0,
+    )
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -78,7 +88,7 @@ async def main(megabytes: int, ranges: bool) -> None:
     async with aiohttp.ClientSession() as session:
         payload = workflow_run_completed(repository, run, installation_id=2)
         await deliver(session, f"http://{host}:{port}/webhook", b"bench", "workflow_run", payload)
-        await app[WORK].join()
+        await app[WORKERS].drain()
     elapsed = time.perf_counter() - started
     body = fake.issue(REPO, 1)["body"]
     blob_bytes = sum(1 for r in fake.requests if r.origin == "blob")

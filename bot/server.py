@@ -8,6 +8,7 @@ a crash after the answer loses nothing, because unfinished entries are picked up
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # On shutdown (SIGTERM), work in flight gets this long to finish; what is cut short stays journalled.
 SHUTDOWN_GRACE_SECONDS = 20
+# The answer to nearly every delivery, serialised once rather than per request.
+_ACCEPTED = b'{"msg": "accepted"}'
 
 SETTINGS = web.AppKey("settings", Settings)
 ROUTER = web.AppKey("router", Router)
@@ -69,7 +72,7 @@ async def webhook(request: web.Request) -> web.Response:
         log.info("%s: already received; not processed again", delivery.describe())
         return web.json_response({"msg": "duplicate"}, status=202)
     app[WORKERS].wake()
-    return web.json_response({"msg": "accepted"}, status=202)
+    return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -119,6 +122,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         catch_up = CatchUp(services.app_api, trackers, journal, interval=settings.reconcile_seconds)
         app[CATCH_UP] = catch_up
         catch_up.start()
+        # What start-up built (modules, templates, schemas) lives as long as the process: frozen, the
+        # collector stops rescanning it, which halved intake p99 (bench/intake.py).
+        gc.freeze()
         try:
             yield
         finally:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 # GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
@@ -71,7 +72,8 @@ def signature_is_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     """Constant-time comparison of the received signature with the expected one."""
     if not header or not header.startswith(_SIGNATURE_PREFIX):
         return False
-    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+    expected = hmac.digest(secret, body, hashlib.sha256).hex()  # one-shot: no HMAC object per delivery
+    return hmac.compare_digest(expected.encode(), header.strip()[len(_SIGNATURE_PREFIX) :].encode())
 
 
 def parse_delivery(headers: Mapping[str, str], body: bytes, secret: bytes) -> Delivery:
@@ -85,8 +87,9 @@ def parse_delivery(headers: Mapping[str, str], body: bytes, secret: bytes) -> De
     if not delivery_id:
         raise DeliveryRejected(400, "missing X-GitHub-Delivery header")
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
+        # orjson parses a 12 KB check_run payload 2.5x faster than json (12 vs 30 µs; bench/README.md).
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
         raise DeliveryRejected(400, "payload is not valid JSON") from None
     if not isinstance(payload, dict):
         raise DeliveryRejected(400, "payload is not a JSON object")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
@@ -31,6 +32,10 @@ DEFAULT_COALESCE_SECONDS = 1.0
 # Failed entries become ready again on their own schedule; this is how often the workers look.
 RETRY_POLL_SECONDS = 1.0
 CLAIM_BATCH = 200
+# Repositories worked on at once. Writes are paced per installation (1 s apart), so a repository's burst
+# takes seconds of mostly waiting: 8 took 128 s for 200 repositories' bursts, 32 take 37 s and peak at
+# 187 MiB (bench/burst.py); GitHub calls of one installation are bounded by its own throttle regardless.
+DEFAULT_CONCURRENCY = 32
 
 
 def journal_key(payload: dict[str, Any]) -> str | None:
@@ -51,6 +56,14 @@ def _commit_of(entry: JournalEntry, data: dict[str, Any]) -> str | None:
     return f"{entry.event}:{sha}" if isinstance(sha, str) else None
 
 
+@dataclass
+class _Dispatch:
+    """Deliveries about one commit (or a single delivery), and the event that stands for them."""
+
+    entries: list[JournalEntry]
+    event: Event
+
+
 class DeliveryWorkers:
     """Claims ready journal entries and dispatches them through the router."""
 
@@ -60,17 +73,18 @@ class DeliveryWorkers:
         router: Router,
         trackers: TrackerService,
         *,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
         coalesce_seconds: float = DEFAULT_COALESCE_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.journal = journal
         self._router = router
         self._trackers = trackers
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._coalesce = coalesce_seconds
         self._clock = clock
         self._wakeup = asyncio.Event()
+        self._last_arrival = -float("inf")  # event-loop time of the latest wake() (a new delivery)
         self._running: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._pass_done = asyncio.Event()  # a claim pass found nothing more to start, for drain()
@@ -78,12 +92,13 @@ class DeliveryWorkers:
         self.failed = 0
 
     def wake(self) -> None:
-        """A delivery was journalled: look for work."""
+        """A delivery was journalled: look for work, once its burst has had time to arrive."""
+        self._last_arrival = asyncio.get_running_loop().time()
         self._wakeup.set()
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="delivery workers")
-        self.wake()  # entries left unfinished by a previous process
+        self._wakeup.set()  # entries left unfinished by a previous process
 
     async def stop(self) -> None:
         """Stop claiming, and let work in flight finish (its entries stay journalled if cut short)."""
@@ -101,7 +116,7 @@ class DeliveryWorkers:
         """Wait until every ready entry has been processed (for the demo, the tests and benchmarks)."""
         while True:
             self._pass_done.clear()
-            self.wake()
+            self._wakeup.set()
             await self._pass_done.wait()
             if self._running:
                 await asyncio.gather(*list(self._running), return_exceptions=True)
@@ -115,16 +130,26 @@ class DeliveryWorkers:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=RETRY_POLL_SECONDS)
             self._wakeup.clear()
-            if self._coalesce:
-                await asyncio.sleep(self._coalesce)
-            while entries := await self.journal.claim(CLAIM_BATCH, self._clock(), per_key=CLAIM_BATCH):
+            # A burst gets ``coalesce`` seconds from its latest delivery to arrive (at most that long per
+            # pass); entries waiting for a free worker or a retry are long complete and wait no more.
+            pause = min(
+                self._coalesce, self._last_arrival + self._coalesce - asyncio.get_running_loop().time()
+            )
+            if pause > 0:
+                await asyncio.sleep(pause)
+            # Only as many keys as there are free workers are claimed, each with its whole burst: a claim
+            # of the first entry of every key would split each repository's burst into many dispatches.
+            while (free := self._concurrency - len(self._running)) > 0 and (
+                entries := await self.journal.claim(
+                    CLAIM_BATCH, self._clock(), per_key=CLAIM_BATCH, keys=free
+                )
+            ):
                 by_key: dict[str | None, list[JournalEntry]] = {}
                 for entry in entries:
                     by_key.setdefault(entry.key if entry.key is not None else entry.delivery_id, []).append(
                         entry
                     )
                 for batch in by_key.values():
-                    await self._slots.acquire()
                     task = asyncio.create_task(self._process(batch))
                     self._running.add(task)
                     task.add_done_callback(self._finished)
@@ -132,39 +157,46 @@ class DeliveryWorkers:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._slots.release()
-        self.wake()  # the key is free again: its later entries may be ready
+        self._wakeup.set()  # a worker and the key are free again: the key's later entries may be ready
 
     async def _process(self, batch: list[JournalEntry]) -> None:
         """One repository's claimed entries, in order; a commit's completions dispatch once."""
-        groups: list[list[tuple[JournalEntry, Event]]] = []
-        seen: dict[str, list[tuple[JournalEntry, Event]]] = {}
+        dispatches: list[_Dispatch] = []
+        by_commit: dict[str, _Dispatch] = {}
         for entry in batch:
             try:
-                data = json.loads(entry.payload)
-            except ValueError:  # journalled only after it parsed; a corrupt row is a bug, not a retry
+                data = orjson.loads(entry.payload)
+            except orjson.JSONDecodeError:  # journalled only after it parsed: a corrupt row is a bug
                 await self._settle([entry], "payload is not JSON")
                 continue
             event = Event(data, event=entry.event, delivery_id=entry.delivery_id)
             commit = _commit_of(entry, data)
-            if commit is not None and commit in seen:
-                seen[commit].append((entry, event))
+            if commit is not None and commit in by_commit:
+                # The newest delivery about the commit stands for all of them; only its payload is kept
+                # (a burst's parsed payloads would otherwise all stay in memory until it is done).
+                dispatch = by_commit[commit]
+                dispatch.entries.append(entry)
+                dispatch.event = event
                 continue
-            group = [(entry, event)]
-            groups.append(group)
+            dispatch = _Dispatch([entry], event)
+            dispatches.append(dispatch)
             if commit is not None:
-                seen[commit] = group
-        for group in groups:
-            entry, event = group[-1]  # the newest delivery about the commit stands for all of them
+                by_commit[commit] = dispatch
+        for dispatch in dispatches:
+            entry = dispatch.entries[-1]
             try:
-                await self._router.dispatch(event, self._trackers)
+                await self._router.dispatch(dispatch.event, self._trackers)
             except Exception as error:
                 log.exception("%s failed", entry.describe())
-                await self._settle([e for e, _ in group], f"{type(error).__name__}: {error}")
+                await self._settle(dispatch.entries, f"{type(error).__name__}: {error}")
             else:
-                await self._settle([e for e, _ in group], None)
-                if len(group) > 1:
-                    log.info("%s stood for %d deliveries about the same commit", entry.describe(), len(group))
+                await self._settle(dispatch.entries, None)
+                if len(dispatch.entries) > 1:
+                    log.info(
+                        "%s stood for %d deliveries about the same commit",
+                        entry.describe(),
+                        len(dispatch.entries),
+                    )
 
     async def _settle(self, entries: list[JournalEntry], error: str | None) -> None:
         for entry in entries:

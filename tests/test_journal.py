@@ -196,6 +196,31 @@ async def test_per_key_hands_out_a_burst_of_one_key_in_order_for_coalescing(jour
     assert ids(await journal.claim(10, T0, per_key=20)) == ["a1", "b1", "a2", "a3"]
 
 
+@pytest.mark.parametrize(
+    ("keys", "claimed"),
+    [
+        (1, ["a1", "a2", "a3"]),
+        (2, ["a1", "b1", "a2", "a3", "b2"]),
+        (3, ["a1", "b1", "a2", "x", "a3", "b2"]),
+        (4, ["a1", "b1", "a2", "x", "a3", "b2", "c1"]),
+    ],
+)
+async def test_keys_caps_the_claim_to_whole_bursts_of_that_many_keys(
+    journal: SQLiteJournal, keys: int, claimed: list[str]
+) -> None:
+    arrivals = [("a1", "A"), ("b1", "B"), ("a2", "A"), ("x", None), ("a3", "A"), ("b2", "B"), ("c1", "C")]
+    for delivery_id, key in arrivals:
+        await record(journal, delivery_id, key)
+    assert ids(await journal.claim(100, T0, per_key=20, keys=keys)) == claimed
+
+
+async def test_keys_left_out_of_a_claim_come_out_whole_in_the_next(journal: SQLiteJournal) -> None:
+    for delivery_id, key in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("b2", "B")]:
+        await record(journal, delivery_id, key)
+    assert ids(await journal.claim(100, T0, per_key=20, keys=1)) == ["a1", "a2"]
+    assert ids(await journal.claim(100, T0, per_key=20, keys=1)) == ["b1", "b2"]
+
+
 @pytest.mark.parametrize("limit", [1, 2, 3])
 async def test_claim_hands_out_at_most_limit_entries(journal: SQLiteJournal, limit: int) -> None:
     for n in range(5):

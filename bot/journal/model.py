@@ -57,13 +57,17 @@ class Journal(Protocol):
         """True if newly recorded (durable when this returns); False for a known id (a redelivery)."""
         ...
 
-    async def claim(self, limit: int, now: float, *, per_key: int = 1) -> list[JournalEntry]:
+    async def claim(
+        self, limit: int, now: float, *, per_key: int = 1, keys: int | None = None
+    ) -> list[JournalEntry]:
         """Ready entries, oldest first, now in progress in this process.
 
         An entry is ready when pending, or failed with ``next_attempt_at <= now``. A key's entries come
         out in arrival order, at most ``per_key`` of them per call (more lets the caller coalesce a
         burst), never behind an earlier entry of the key that is not ready, and not at all while the key
-        has an entry in progress. Claims are released by ``complete`` or ``fail``.
+        has an entry in progress. ``keys`` caps how many keys (an entry without a key counts as one) the
+        call takes entries of, so that a caller with that many free workers gets each key's burst whole
+        rather than the first entry of every key. Claims are released by ``complete`` or ``fail``.
         """
         ...
 

@@ -122,11 +122,13 @@ class SQLiteJournal:
 
         return await self._writer.submit(insert, writes=True)
 
-    async def claim(self, limit: int, now: float, *, per_key: int = 1) -> list[JournalEntry]:
-        return await self._writer.submit(partial(self._claim, limit, now, per_key), writes=False)
+    async def claim(
+        self, limit: int, now: float, *, per_key: int = 1, keys: int | None = None
+    ) -> list[JournalEntry]:
+        return await self._writer.submit(partial(self._claim, limit, now, per_key, keys), writes=False)
 
     def _claim(
-        self, limit: int, now: float, per_key: int, connection: sqlite3.Connection
+        self, limit: int, now: float, per_key: int, keys: int | None, connection: sqlite3.Connection
     ) -> list[JournalEntry]:
         # Keys with work in progress are skipped in SQLite, not in Python: during a burst most of the
         # unfinished entries belong to keys being worked on, and this runs after every completion.
@@ -138,22 +140,31 @@ class SQLiteJournal:
         )
         blocked: set[str] = set()
         taken_per_key: dict[str, int] = {}
+        keyless = 0
+        closed = 0  # keys taken that can take no more (per_key reached, or blocked)
         chosen: list[int] = []
         for seq, delivery_id, key, status, next_attempt_at in candidates:
-            if len(chosen) == limit:
-                break
+            full = keys is not None and len(taken_per_key) + keyless >= keys
+            if len(chosen) == limit or (full and closed == len(taken_per_key)):
+                break  # without this, a backlog of other keys would be read to its end for nothing
             ready = (status == "pending" or next_attempt_at <= now) and delivery_id not in self._claims
             if key is None:
-                if ready:
+                if ready and not full:
                     chosen.append(seq)
+                    keyless += 1
                 continue
             if key in blocked:
                 continue
-            if ready and taken_per_key.get(key, 0) < per_key:
-                taken_per_key[key] = taken_per_key.get(key, 0) + 1
+            taken = taken_per_key.get(key)
+            if ready and taken is None and full:
+                continue  # no worker is free for another key: its entries stay for a later claim
+            if ready and (taken or 0) < per_key:
+                taken_per_key[key] = (taken or 0) + 1
                 chosen.append(seq)
+                closed += taken_per_key[key] == per_key
             else:  # a later entry of this key must not overtake this one
                 blocked.add(key)
+                closed += taken is not None and taken < per_key
         candidates.close()
         entries = _select(connection, f"seq IN ({','.join('?' * len(chosen))}) ORDER BY seq", chosen)
         for entry in entries:

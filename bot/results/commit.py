@@ -52,6 +52,10 @@ def _suite_is_running(suite: dict[str, Any]) -> bool:
     return bool(suite.get("latest_check_runs_count")) or (suite.get("app") or {}).get("slug") == ACTIONS_APP
 
 
+def _is_actions(check_run: dict[str, Any]) -> bool:
+    return (check_run.get("app") or {}).get("slug") == ACTIONS_APP
+
+
 class ResultCollector:
     """Finds a commit's results through the configured sources, remembering what cannot change."""
 
@@ -63,7 +67,8 @@ class ResultCollector:
 
     async def collect(self, repo: Repository, sha: str, tracker: TrackerConfig) -> CommitResults:
         settings = tracker.results
-        check_runs = [r for r in await repo.check_runs(sha) if tracker.matches_check(str(r.get("name", "")))]
+        every_run = await repo.check_runs(sha)
+        check_runs = [r for r in every_run if tracker.matches_check(str(r.get("name", "")))]
         running = any(r.get("status") != "completed" for r in check_runs) or any(
             _suite_is_running(s) for s in await repo.check_suites(sha)
         )
@@ -73,7 +78,9 @@ class ResultCollector:
             if r.get("status") == "completed" and r.get("conclusion") not in NOT_COUNTED_CONCLUSIONS
         ]
         workflow_runs: dict[int, dict[str, Any]] = {}
-        if "junit" in settings.sources and self._junit is not None:
+        # A workflow run that finished has jobs, and jobs are check runs of GitHub Actions: without any,
+        # there is no artifact to read and listing the workflow runs would only spend the rate limit.
+        if "junit" in settings.sources and self._junit is not None and any(map(_is_actions, every_run)):
             workflow_runs = {int(w["check_suite_id"]): w for w in await repo.workflow_runs(sha)}
 
         groups: dict[int | None, list[dict[str, Any]]] = {}

@@ -1,0 +1,157 @@
+"""Requests to GitHub per commit when K check runs of the commit complete (K = 1, 5, 20).
+
+    .venv/bin/python bench/api_budget.py [--ci github-actions|third-party]
+
+The bot's real server runs in this process (as in the tests) with production pacing: 1.0 s coalescing
+and 1.0 s between writes per installation. One earlier commit is processed first so the caches are warm
+(installation token, the configuration's ETag). Then, for each K, a new commit gets K completed check runs
+whose output carries the runner's summary, and their K ``check_run.completed`` deliveries arrive close
+together, as GitHub sends them. Requests are counted from both sides: the fake's record of what it
+received, and the bot's own ``GitHubApp.calls``. The last commit crosses the gate, to show what the
+hand-over (one comment, the review request) adds.
+
+``--ci third-party``: the check runs come from a CI App other than GitHub Actions (no workflow runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+from collections import Counter
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from harness import APP_ID, SECRET, app_key, machine, start_fake
+
+from bot.metrics import CallCounts
+from bot.server import GITHUB, WORKERS, create_app
+from bot.settings import Settings
+from bot.testing.deliveries import check_run_completed, deliver
+from bot.testing.examples import EXAMPLES
+from bot.testing.fake_github import FakeGitHub
+
+REPO = "platform-wrapper/backend"
+INSTALLATION_ID = 77
+ISSUE = 2
+CONFIG = """\
+trackers:
+  - issue: 2
+    gate: ">90%"
+    review:
+      reviewers: [octocat]
+"""
+# GitHub sends a commit's completions as its jobs finish; a matrix's jobs finish within moments.
+SPACING_SECONDS = 0.02
+
+
+def summary(failed: int, passed: int) -> str:
+    return f"========== {failed} failed, {passed} passed, 7 skipped in 12.34s =========="
+
+
+def snapshot(calls: CallCounts) -> Counter[str]:
+    return Counter(
+        {
+            f"{op} -> {outcome}": n
+            for op, outcomes in calls.as_json().items()
+            for outcome, n in outcomes.items()
+        }
+    )
+
+
+async def commit(
+    fake: FakeGitHub,
+    app: web.Application,
+    session: aiohttp.ClientSession,
+    url: str,
+    repository: dict[str, Any],
+    label: str,
+    jobs: int,
+    failed_per_job: int,
+    app_slug: str,
+) -> tuple[list[str], Counter[str]]:
+    """K check runs complete on a new commit; returns what the fake received and what the bot counted."""
+    sha = hashlib.sha1(label.encode()).hexdigest()
+    runs = [
+        fake.add_check_run(
+            REPO,
+            sha,
+            f"tests ({index})",
+            output={"title": "pytest", "summary": summary(failed_per_job, 100 - failed_per_job)},
+            head_branch="main",
+            app_slug=app_slug,
+        )
+        for index in range(jobs)
+    ]
+    seen = len(fake.requests)
+    before = snapshot(app[GITHUB].calls)
+    for run in runs:
+        payload = check_run_completed(repository, run, installation_id=INSTALLATION_ID, head_branch="main")
+        assert await deliver(session, url, SECRET.encode(), "check_run", payload) == 202
+        await asyncio.sleep(SPACING_SECONDS)
+    await app[WORKERS].drain()
+    received = [f"{r.method} {r.operation_id or r.path} -> {r.status}" for r in fake.requests[seen:]]
+    return received, snapshot(app[GITHUB].calls) - before
+
+
+async def main(app_slug: str) -> None:
+    key = app_key()
+    fake = await start_fake(key)
+    repository = fake.add_repository(REPO, default_branch="main")
+    fake.add_installation(INSTALLATION_ID, [REPO])
+    fake.add_collaborator(REPO, "octocat", "write")
+    fake.put_file(REPO, ".github/issue-status.yml", CONFIG)
+    body = (EXAMPLES / "issue-2-status-update.md").read_text(encoding="utf-8")
+    fake.add_issue(REPO, "Reach >90% test pass rate", body, user="zoe", number=ISSUE)
+    settings = Settings(
+        app_id=APP_ID,
+        private_key_pem=key.private_pem,
+        webhook_secret=SECRET.encode(),
+        api_url=fake.url,
+        reconcile_seconds=0,
+    )
+    print(machine())
+    print(
+        f"coalescing {settings.coalesce_seconds} s, write interval {settings.github_write_interval} s,"
+        f" check runs from {app_slug!r}, deliveries {SPACING_SECONDS * 1000:.0f} ms apart"
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host}:{port}/webhook"
+    async with aiohttp.ClientSession() as session:
+        await commit(fake, app, session, url, repository, "warm-up", 1, 30, app_slug)
+        print("(warm-up commit processed: token minted, configuration cached)")
+        scenarios = [(1, 30, "below gate"), (5, 30, "below gate"), (20, 30, "below gate")]
+        scenarios.append((20, 2, "gate newly met"))
+        for jobs, failed, note in scenarios:
+            comments = len(fake.comments(REPO, ISSUE))
+            received, counted = await commit(
+                fake, app, session, url, repository, f"K={jobs} {note}", jobs, failed, app_slug
+            )
+            writes = sum(1 for r in received if r.startswith("PATCH issues/update"))
+            print(
+                f"\nK={jobs:<2} ({note}): {len(received)} requests in all, {writes} issue-body write(s),"
+                f" {len(fake.comments(REPO, ISSUE)) - comments} comment(s)"
+            )
+            for line, count in sorted(Counter(received).items()):
+                print(f"    {count:>3}  {line}")
+            if sum(counted.values()) != len(received):
+                print(f"    the bot counted {sum(counted.values())}: {dict(counted)}")
+    print(f"\ninstallation tokens minted, per installation: {fake.tokens_minted}")
+    print(f"bot's GitHubApp.calls over the whole run: {app[GITHUB].calls.as_json()}")
+    await runner.cleanup()
+    await fake.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ci", choices=("github-actions", "third-party"), default="github-actions")
+    args = parser.parse_args()
+    asyncio.run(main("github-actions" if args.ci == "github-actions" else "circleci-checks"))

@@ -1,0 +1,156 @@
+"""A busy organisation pushes: 10,000 deliveries across 200 repositories, as fast as the bot takes them.
+
+    .venv/bin/python bench/burst.py [--repositories 200] [--commits 5] [--jobs 10] [--concurrency 64]
+
+Each repository has its configuration, its tracking issue and ``commits`` commits of ``jobs`` completed
+check runs each; every check run's ``check_run.completed`` is delivered (repositories interleaved, each
+repository's commits in order). The bot is ``python -m bot serve`` in its own process with production
+settings (1.0 s coalescing, 1.0 s between writes per installation), except that each repository is its
+own installation: the write pacing is per installation, so 200 repositories of one installation would
+measure the pacing (minutes by design), not the bot. The fake GitHub runs in this process.
+
+Printed: sent, acknowledged, processed (journal entries done, from /healthz), effects in the fake (issues
+whose body names their repository's latest commit), lost (acknowledged but never processed or without
+effect), the bot's peak RSS (VmHWM), and the time until every issue was up to date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import itertools
+import json
+import time
+
+import aiohttp
+from harness import SECRET, BotProcess, app_key, machine, start_fake
+
+from bot.testing.deliveries import check_run_completed, signed_headers
+from bot.testing.examples import EXAMPLES
+from bot.testing.fake_github import FakeGitHub
+
+CONFIG = "trackers:\n  - issue: 1\n    gate: '>90%'\n"
+FIRST_INSTALLATION = 1000
+DEADLINE_SECONDS = 900
+
+
+def sha_of(label: str) -> str:
+    return hashlib.sha1(label.encode()).hexdigest()
+
+
+def seed(fake: FakeGitHub, repositories: int, commits: int, jobs: int) -> tuple[list[bytes], dict[str, str]]:
+    """Every delivery's body, in sending order, and each repository's latest commit."""
+    body = (EXAMPLES / "issue-2-status-update.md").read_text(encoding="utf-8")
+    per_repository: list[list[bytes]] = []
+    latest: dict[str, str] = {}
+    for index in range(repositories):
+        name = f"burst-org/service-{index:03d}"
+        repository = fake.add_repository(name)
+        fake.add_installation(FIRST_INSTALLATION + index, [name])
+        fake.put_file(name, ".github/issue-status.yml", CONFIG)
+        fake.add_issue(name, "Reach >90% test pass rate", body, number=1)
+        deliveries = []
+        for number in range(commits):
+            sha = latest[name] = sha_of(f"{name}@{number}")
+            for job in range(jobs):
+                failed = (index + number + job) % 15
+                run = fake.add_check_run(
+                    name,
+                    sha,
+                    f"tests ({job})",
+                    output={"title": "pytest", "summary": f"== {failed} failed, {200 - failed} passed =="},
+                    head_branch="main",
+                )
+                payload = check_run_completed(
+                    repository, run, installation_id=FIRST_INSTALLATION + index, head_branch="main"
+                )
+                deliveries.append(json.dumps(payload).encode())
+        per_repository.append(deliveries)
+    interleaved = [d for group in itertools.zip_longest(*per_repository) for d in group if d is not None]
+    return interleaved, latest
+
+
+async def send_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[int, int]:
+    queue = iter(bodies)
+    acknowledged = 0
+    sent = 0
+
+    async def sender(session: aiohttp.ClientSession) -> None:
+        nonlocal acknowledged, sent
+        for body in queue:
+            headers = signed_headers(SECRET.encode(), "check_run", body)
+            sent += 1
+            async with session.post(url, data=body, headers=headers) as answer:
+                await answer.read()
+                acknowledged += answer.status == 202
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(sender(session) for _ in range(concurrency)))
+    return sent, acknowledged
+
+
+def up_to_date(fake: FakeGitHub, latest: dict[str, str]) -> int:
+    return sum(1 for name, sha in latest.items() if sha in str(fake.issue(name, 1)["body"]))
+
+
+async def main(repositories: int, commits: int, jobs: int, concurrency: int) -> None:
+    key = app_key()
+    fake = await start_fake(key)
+    bodies, latest = seed(fake, repositories, commits, jobs)
+    print(machine())
+    print(
+        f"{len(bodies):,} deliveries: {repositories} repositories (one installation each) x {commits}"
+        f" commits x {jobs} check runs; concurrency {concurrency}"
+    )
+    bot = BotProcess(key, fake.url)
+    await bot.start()
+    try:
+        at_start = bot.peak_rss_mib()
+        started = time.perf_counter()
+        sent, acknowledged = await send_all(f"{bot.url}/webhook", bodies, concurrency)
+        sending = time.perf_counter() - started
+        after_intake = bot.peak_rss_mib()
+        print(
+            f"sent {sent:,}, acknowledged {acknowledged:,} in {sending:.1f} s"
+            f" ({acknowledged / sending:,.0f}/s)"
+        )
+        async with aiohttp.ClientSession() as session:
+            while time.perf_counter() - started < DEADLINE_SECONDS:
+                health = await bot.health(session)
+                journal = health["deliveries"]
+                updated = up_to_date(fake, latest)
+                if updated == len(latest) and journal["pending"] + journal["in_progress"] == 0:
+                    break
+                await asyncio.sleep(0.5)
+            elapsed = time.perf_counter() - started
+        processed = journal["done"]
+        print(f"processed {processed:,} (journal: {journal})")
+        print(f"effects: {updated} of {len(latest)} issues show their repository's latest commit")
+        print(f"lost: {acknowledged - processed + (len(latest) - updated)}")
+        print(
+            f"peak RSS of the bot: {bot.peak_rss_mib():.0f} MiB (at start {at_start:.0f} MiB, after the"
+            f" intake {after_intake:.0f} MiB); its CPU time: {bot.cpu_seconds():.1f} s"
+        )
+        print(f"every issue up to date after {elapsed:.1f} s")
+        writes = len(fake.calls("PATCH", "/repos/"))
+        print(
+            f"GitHub requests: {len(fake.requests):,} in all, {writes:,} issue writes;"
+            f" tokens minted: {sum(fake.tokens_minted.values())} for {len(fake.tokens_minted)} installations"
+        )
+    finally:
+        await bot.stop()
+        await fake.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repositories", type=int, default=200)
+    parser.add_argument("--commits", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    asyncio.run(main(args.repositories, args.commits, args.jobs, args.concurrency))

@@ -1,0 +1,169 @@
+"""CPU time per processed ``check_run.completed``, end to end, by history length and issue body size.
+
+    .venv/bin/python bench/cost_per_event.py [--events 10]
+
+The bot's real server and the fake GitHub run in this process (no coalescing, no write pacing). Before
+each event the tracking issue is reset to a body of the given size (human text, then the bot's block
+holding a state of the given number of recorded runs); then one commit's check run completes and the
+delivery goes the whole way: signature, journal, worker, configuration, results, state, render, write.
+``time.process_time`` brackets the delivery until the workers are idle. The fake's share (its request
+handler, OpenAPI validation included) is measured the same way inside the fake and subtracted; what
+remains is the bot's, plus the HTTP client and server overhead on both sides of loopback.
+
+The bot keeps at most MAX_HISTORY (100) runs: a state holding more is thinned to 100 on its next write,
+so the 1,000-run row is the one-off cost of meeting such a state (e.g. from a build with a larger cap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from harness import APP_ID, SECRET, app_key, machine
+
+from bot.results.counts import TestCounts
+from bot.server import WORKERS, create_app
+from bot.settings import Settings
+from bot.testing.deliveries import check_run_completed, deliver
+from bot.testing.examples import EXAMPLES
+from bot.testing.fake_github import FakeGitHub
+from bot.tracking.body import replace_block, split_body
+from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
+
+REPO = "cost/tracked"
+INSTALLATION_ID = 5
+CONFIG = "trackers:\n  - issue: 1\n    gate: '>90%'\n"
+HISTORY_LENGTHS = (10, 100, 1000)
+BODY_KIB = (1, 10, 30, 60)
+FILLER = "Notes from the triage meeting: flaky tests are tracked in the linked issues below.\n"
+
+
+class FakeShare:
+    """CPU time spent inside the fake's request handler."""
+
+    def __init__(self, fake: FakeGitHub) -> None:
+        self.seconds = 0.0
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = fake._serve_api
+
+        async def timed(request: web.Request) -> web.StreamResponse:
+            started = time.process_time()
+            try:
+                return await handler(request)
+            finally:
+                self.seconds += time.process_time() - started
+
+        fake._serve_api = timed  # type: ignore[method-assign]
+
+
+def history(length: int) -> TrackerState:
+    runs = tuple(
+        RunRecord(
+            sha=hashlib.sha1(f"past {index}".encode()).hexdigest(),
+            counts=TestCounts(passed=900 + index % 50, failed=100 - index % 50, skipped=7),
+            completed_at=f"2025-{1 + index // 28 % 12:02d}-{1 + index % 28:02d}T10:00:00Z",
+        )
+        for index in range(length)
+    )
+    return TrackerState(runs=runs, baseline_rate=0.9)
+
+
+def issue_body(human_bytes: int, state: TrackerState, codec: StateCodec) -> str:
+    canonical = (EXAMPLES / "issue-2-status-update.md").read_text(encoding="utf-8")
+    human = replace_block(canonical, "")
+    human = human + FILLER * max(0, (human_bytes - len(human)) // len(FILLER))
+    return replace_block(human, codec.encode(state, f"{REPO}#1"))
+
+
+async def main(events: int) -> None:
+    key = app_key()
+    fake = FakeGitHub()
+    share = FakeShare(fake)  # before start(): the fake's routes bind its handler then
+    await fake.start()
+    fake.register_app(APP_ID, key.public_pem)
+    repository = fake.add_repository(REPO)
+    fake.add_installation(INSTALLATION_ID, [REPO])
+    fake.put_file(REPO, ".github/issue-status.yml", CONFIG)
+    fake.add_issue(REPO, "Reach >90% test pass rate", "", number=1)
+    settings = Settings(
+        app_id=APP_ID,
+        private_key_pem=key.private_pem,
+        webhook_secret=SECRET.encode(),
+        api_url=fake.url,
+        github_write_interval=0,
+        coalesce_seconds=0,
+        reconcile_seconds=0,
+    )
+    codec = StateCodec(settings.webhook_secret)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host}:{port}/webhook"
+    print(machine())
+    print(f"median of {events} events per cell; CPU ms per event: all / fake's share / bot's (all - fake)")
+    print(
+        f"{'runs':>6} {'body KiB':>9} {'read KiB':>9} {'written KiB':>12} {'all':>7} {'fake':>7} {'bot':>7}"
+    )
+    sequence = 0
+
+    async def one_event(body: str) -> tuple[float, float, int]:
+        nonlocal sequence
+        sequence += 1
+        fake.edit_issue_body(REPO, 1, body)
+        sha = hashlib.sha1(f"event {sequence}".encode()).hexdigest()
+        run = fake.add_check_run(
+            REPO, sha, "tests", output={"title": "pytest", "summary": "== 3 failed, 960 passed =="}
+        )
+        payload: dict[str, Any] = check_run_completed(
+            repository, run, installation_id=INSTALLATION_ID, head_branch="main"
+        )
+        fake_before = share.seconds
+        started = time.process_time()
+        assert await deliver(session, url, SECRET.encode(), "check_run", payload) == 202
+        await app[WORKERS].drain()
+        spent = time.process_time() - started
+        written = str(fake.issue(REPO, 1)["body"])
+        assert sha in written, "the event did not reach the issue"
+        return spent, share.seconds - fake_before, len(written)
+
+    async with aiohttp.ClientSession() as session:
+        await one_event(issue_body(1024, history(10), codec))  # warm-up: token, configuration
+        for length in HISTORY_LENGTHS:
+            for kib in BODY_KIB:
+                body = issue_body(
+                    kib * 1024 - len(codec.encode(history(length), "x")), history(length), codec
+                )
+                samples = [await one_event(body) for _ in range(events)]
+                total = statistics.median(s[0] for s in samples) * 1000
+                fake_ms = statistics.median(s[1] for s in samples) * 1000
+                written = statistics.median(s[2] for s in samples) / 1024
+                read = len(body) / 1024
+                print(
+                    f"{length:>6} {kib:>9} {read:>9.1f} {written:>12.1f}"
+                    f" {total:>7.1f} {fake_ms:>7.1f} {total - fake_ms:>7.1f}"
+                )
+    after = codec.decode(split_body(str(fake.issue(REPO, 1)["body"])).block, f"{REPO}#1")
+    print(
+        f"runs kept after an event on a {HISTORY_LENGTHS[-1]}-run state: {len(after.runs)}"
+        f" (MAX_HISTORY {MAX_HISTORY})"
+    )
+    await runner.cleanup()
+    await fake.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=10)
+    args = parser.parse_args()
+    asyncio.run(main(args.events))

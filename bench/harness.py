@@ -1,0 +1,177 @@
+"""What the benchmarks share: an App key, a fake GitHub to start against, and the bot as a real process.
+
+The bot runs as ``python -m bot serve`` (its own process, so its CPU and peak RSS are its own) against a
+fake GitHub served by the benchmark's process; the load tools in ``../shared/bench`` are found relative to
+this file, never to the working directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.testing.fake_github import FakeGitHub
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+EXAMPLE = ROOT / "bot/testing/payloads/check_run.completed.json"
+APP_ID = 4242
+SECRET = "bench-secret"
+# ``python -m bot`` as it is deployed, or with uvloop installed first, to measure what uvloop buys.
+LAUNCHERS = {
+    "asyncio": ("-m", "bot"),
+    "uvloop": ("-c", "import sys, uvloop; uvloop.install(); from bot.cli import main; sys.exit(main())"),
+}
+
+
+@dataclass(frozen=True)
+class AppKey:
+    private_pem: bytes
+    public_pem: bytes
+
+
+def app_key() -> AppKey:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return AppKey(private, public)
+
+
+async def start_fake(key: AppKey) -> FakeGitHub:
+    fake = FakeGitHub()
+    await fake.start()
+    fake.register_app(APP_ID, key.public_pem)
+    return fake
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def example_with_installation(installation_id: int) -> dict[str, Any]:
+    """GitHub's published ``check_run.completed`` example, as an App receives it (with ``installation``)."""
+    payload: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    payload["installation"] = {"id": installation_id, "node_id": f"MDIzOkluc3RhbGxhdGlvbi{installation_id}"}
+    return payload
+
+
+class BotProcess:
+    """``python -m bot serve`` in its own process, with production settings unless ``env`` says otherwise."""
+
+    def __init__(
+        self, key: AppKey, api_url: str, env: Mapping[str, str] | None = None, *, loop: str = "asyncio"
+    ) -> None:
+        self._launcher = LAUNCHERS[loop]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._state = tempfile.TemporaryDirectory(prefix="bench-bot-")
+        self._env = {
+            **os.environ,
+            "GITHUB_APP_ID": str(APP_ID),
+            "GITHUB_PRIVATE_KEY": key.private_pem.decode(),
+            "GITHUB_WEBHOOK_SECRET": SECRET,
+            "GITHUB_API_URL": api_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "BOT_STATE_DIR": self._state.name,
+            "BOT_RECONCILE_SECONDS": "0",
+            **(env or {}),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self, log_level: str = "WARNING") -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, *self._launcher, "--log-level", log_level, "serve", env=self._env, cwd=ROOT
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    await self.health(session)
+                    return
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.05)
+        raise RuntimeError("the bot did not start listening")
+
+    async def health(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        async with session.get(f"{self.url}/healthz") as answer:
+            health: dict[str, Any] = await answer.json()
+            return health
+
+    def peak_rss_mib(self) -> float:
+        """VmHWM: the most resident memory the process ever had."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc status")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        self._state.cleanup()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> str:
+    """The line a result is quoted with: when, on what."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return f"{when}; {os.cpu_count()} CPUs ({os.uname().machine}, {model}); Python {sys.version.split()[0]}"
+
+
+async def run_shared(tool: str, *args: str) -> str:
+    """Run a tool from ``../shared/bench`` without blocking the loop (the fake GitHub keeps answering)."""
+    process = await asyncio.create_subprocess_exec(
+        str(SHARED_BENCH / tool), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"{tool} failed ({process.returncode}): {err.decode()[-2000:]}")
+    return out.decode()

@@ -1,0 +1,139 @@
+"""Acknowledged deliveries per second and p99 latency: the bot against the Probot reference peer.
+
+    .venv/bin/python bench/intake.py [--rounds 3] [--seconds 10] [--connections 50]
+
+Both receivers get the same signed payload (GitHub's published ``check_run.completed`` example with an
+``installation`` added) from ``../shared/bench/ack-throughput.sh`` (wrk, a fresh delivery id per request),
+measured alternately: peer, bot, peer, bot... The bot is ``python -m bot serve`` with its durable journal
+on (its 202 means the delivery is committed to SQLite), started fresh for each round so that one round's
+backlog does not work during the next; its workers process what they can meanwhile against a fake GitHub
+in this process, where the example's repository is installed and has no configuration (the cheap path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+from harness import (
+    LAUNCHERS,
+    SECRET,
+    SHARED_BENCH,
+    BotProcess,
+    app_key,
+    example_with_installation,
+    free_port,
+    machine,
+    median,
+    run_shared,
+    start_fake,
+)
+
+INSTALLATION_ID = 1
+LAST_LINE = re.compile(r"acks/s ([\d.]+) p99_ms ([\d.]+) non2xx (\d+)")
+
+
+async def load(url: str, payload: Path, seconds: int, connections: int) -> tuple[float, float, int]:
+    out = await run_shared(
+        "ack-throughput.sh", url, SECRET, str(payload), "check_run", str(seconds), str(connections)
+    )
+    found = LAST_LINE.search(out.strip().splitlines()[-1])
+    if found is None:
+        raise RuntimeError(f"no result line in ack-throughput.sh output:\n{out}")
+    return float(found[1]), float(found[2]), int(found[3])
+
+
+@contextlib.asynccontextmanager
+async def probot_peer() -> AsyncIterator[str]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(SHARED_BENCH / "peer-probot.sh"),
+        str(port),
+        SECRET,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    await asyncio.wait_for(process.stdout.readline(), 300)  # "peer-probot listening on PORT"
+    try:
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def main(rounds: int, seconds: int, connections: int, quiet: float, loop: str) -> None:
+    key = app_key()
+    fake = await start_fake(key)
+    example = example_with_installation(INSTALLATION_ID)
+    fake.add_repository(example["repository"]["full_name"])
+    fake.add_installation(INSTALLATION_ID, [example["repository"]["full_name"]])
+    print(machine())
+    print(
+        f"load: {seconds} s x {connections} connections per round, {rounds} rounds each, alternating;"
+        f" the bot on {loop}"
+    )
+    results: dict[str, list[tuple[float, float, int]]] = {"peer": [], "bot": []}
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as prepared:
+        json.dump(example, prepared)
+        prepared.flush()
+        payload = Path(prepared.name)
+        async with probot_peer() as peer_url, aiohttp.ClientSession() as session:
+            for round_number in range(1, rounds + 1):
+                await asyncio.sleep(quiet)
+                results["peer"].append(await load(peer_url, payload, seconds, connections))
+                bot = BotProcess(key, fake.url, loop=loop)
+                await bot.start()
+                try:
+                    await asyncio.sleep(quiet)
+                    results["bot"].append(await load(f"{bot.url}/webhook", payload, seconds, connections))
+                    health = await bot.health(session)
+                finally:
+                    await bot.stop()
+                for name in ("peer", "bot"):
+                    acks, p99, non2xx = results[name][-1]
+                    print(
+                        f"round {round_number} {name:<4} acks/s {acks:>9,.0f}  p99 {p99:>7.2f} ms"
+                        f"  non-2xx {non2xx}"
+                    )
+                journal = health["deliveries"]
+                recorded = sum(journal.values()) - journal["in_progress"]
+                print(
+                    f"        bot journal at the end of its round: {recorded:,} recorded,"
+                    f" {journal['done']:,} done by the workers, {journal['failed']} failed"
+                )
+    await fake.close()
+    peer_acks = median([r[0] for r in results["peer"]])
+    bot_acks = median([r[0] for r in results["bot"]])
+    peer_p99 = median([r[1] for r in results["peer"]])
+    bot_p99 = median([r[1] for r in results["bot"]])
+    print(f"median peer: acks/s {peer_acks:,.0f}  p99 {peer_p99:.2f} ms")
+    print(f"median bot:  acks/s {bot_acks:,.0f}  p99 {bot_p99:.2f} ms")
+    print(
+        f"ratio bot/peer: acks/s {bot_acks / peer_acks:.2f}x (target >= 1.5x),"
+        f" p99 {bot_p99 / peer_p99:.2f}x (target <= 1.0x)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--quiet", type=float, default=2.0, help="seconds of rest before each measurement")
+    parser.add_argument(
+        "--loop",
+        choices=sorted(LAUNCHERS),
+        default="asyncio",
+        help="the bot's event loop (default: as deployed)",
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.seconds, args.connections, args.quiet, args.loop))
