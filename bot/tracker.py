@@ -35,13 +35,22 @@ from bot.rules import Event as RulesEvent
 from bot.rules.events import make_event
 from bot.tracking.body import (
     block_content,
+    checklist_items,
     find_checklist_item,
     human_text,
+    match_key,
     replace_block,
     set_checklist_item,
     split_body,
 )
-from bot.tracking.render import BUILT_IN, TEMPLATE_NAMES, Templates, render, render_status_block
+from bot.tracking.render import (
+    BUILT_IN,
+    REQUEST_REVIEW_LINE,
+    TEMPLATE_NAMES,
+    Templates,
+    render,
+    render_status_block,
+)
 from bot.tracking.state import RunRecord, StateCodec, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
 from bot.tracking.thinning import fit_block
@@ -153,7 +162,7 @@ class TrackerService:
         """A human edited a tracking issue: a manual line they ticked may complete the review conditions."""
         config = await self.load_config(repo)
         tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
-        if tracker is None or not (tracker.rules or tracker.fixes):
+        if tracker is None:
             return
         where = f"{repo.full_name}#{number}"
         async with self._lock(repo.full_name, number):
@@ -161,9 +170,21 @@ class TrackerService:
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return
             state = self.codec.decode(split_body(issue.body).block, where)
+            if _review_requested_in(block_content(issue.body) or ""):
+                await self._hand_over_on_request(repo, tracker, state, where_from)
             await self._reevaluate(
                 repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from
             )
+
+    async def _hand_over_on_request(
+        self, repo: Repository, tracker: TrackerConfig, state: TrackerState, where_from: CommitEvent
+    ) -> None:
+        """A human ticked "Request review now" in the block: ask now (the re-rendered block unticks it)."""
+        report = latest(state, tracker)
+        if report is not None:
+            # One hand-over per tick: the key carries the signed state the tick was made on.
+            event = make_event(tracker.issue, report.run.sha, "review_ready", f"ticked on {state.wrote}")
+            await self.announce(repo, tracker, (event,), report, replace(where_from, sha=report.run.sha))
 
     async def set_baseline(
         self, repo: Repository, tracker: TrackerConfig, baseline: float | None, where_from: CommitEvent
@@ -362,6 +383,7 @@ class TrackerService:
                 commit_url=commit_url(event),
                 checklist_line_found=checklist_line_found,
                 evaluation=evaluation if tracker.rules or tracker.fixes else None,
+                review_configured=bool(tracker.review.reviewers or tracker.review.team_reviewers),
                 unavailable=unavailable,
                 evaluated_sha=event.sha,
             )
@@ -509,6 +531,11 @@ class TrackerService:
             except BadRequest as exc:
                 failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")
         return Handover(mentions if requested else (), tuple(requested), (), tuple(failures))
+
+
+def _review_requested_in(block: str) -> bool:
+    wanted = match_key(REQUEST_REVIEW_LINE)
+    return any(item.checked and match_key(item.text) == wanted for item in checklist_items(block))
 
 
 def _run_record(results: CommitResults) -> RunRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import Command, parse_command
-from bot.testing.deliveries import issue_comment_created
+from bot.testing.deliveries import issue_comment_created, issue_edited
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
 
 
@@ -83,3 +83,19 @@ async def test_someone_without_write_access_gets_one_polite_reply_and_nothing_el
 async def test_the_bots_own_comments_are_not_commands(bot: BotHarness) -> None:
     await comment(bot, "/status refresh", "issue-status-bot[bot]", sender_type="Bot")
     assert reactions(bot) == [] and bot.fake.calls("GET", f"/repos/{REPO}/collaborators") == []
+
+
+async def test_ticking_request_review_now_in_the_block_asks_once_and_unticks(bot: BotHarness) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    before = bot.body
+    assert "- [ ] Request review now" in before
+    ticked = before.replace("- [ ] Request review now", "- [x] Request review now")
+    issue = bot.fake.edit_issue_body(REPO, ISSUE, ticked, user="zoe")
+    payload = issue_edited(
+        bot.repository, issue, previous_body=before, sender="zoe", installation_id=INSTALLATION_ID
+    )
+    assert await bot.send("issues", payload) == 202
+    handovers = [c for c in bot.comments if "/review_ready/" in c]
+    assert len(handovers) == 1 and "@octocat" in handovers[0]
+    assert "- [ ] Request review now" in bot.body  # unticked again by the bot's write
+    assert bot.fake.issue(REPO, ISSUE)["assignees"][0]["login"] == "octocat"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from xml.sax.saxutils import quoteattr
+
 import pytest
 
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, split_body
@@ -59,3 +63,29 @@ async def test_a_state_marker_forged_in_a_job_name_does_not_reset_the_history(bo
     await bot.ci_completed("c2", {"tests": summary(13, 214)}, event="check_suite")
     block = split_body(bot.body).block or ""
     assert "Since the baseline: ▲ +31.3 pp (baseline 63.0%)" in block  # the history survived
+
+
+async def test_hostile_test_names_in_junit_are_shown_inert(bot: BotHarness) -> None:
+    config = "trackers:\n  - issue: 2\n    rules:\n      - line: All security fixes preserved\n        tests: '*security*'\n"
+    bot.fake.put_file(REPO, ".github/issue-status.yml", config)
+    hostile = "@octocat <!-- issue-status-bot:end --> #1 **bold** [x](javascript:y)"
+    xml = (
+        '<testsuite name="s"><testcase classname="tests.test_security" name="ok"/>'
+        f'<testcase classname="tests.test_security" name={quoteattr(hostile)}><failure/></testcase></testsuite>'
+    ).encode()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("junit.xml", xml)
+    run = bot.workflow(
+        "c1", {"tests": b"= 1 failed, 1 passed in 0.1s =\n"}, artifacts={"test-results": archive.getvalue()}
+    )
+    await bot.workflow_completed(run)
+    body = bot.body
+    assert body.count(BLOCK_BEGIN) == 1 and body.count(BLOCK_END) == 1
+    block = split_body(body).block or ""
+    assert "❌ All security fixes preserved: 1 of 2 tests matching '\\*security\\*' fail:" in block
+    assert (
+        "\\@octocat \\<\\!-- issue-status-bot:end --\\> \\#1 \\*\\*bold\\*\\* \\[x\\]\\(javascript:y\\)"
+        in block
+    )
+    assert "**Pass rate: 50.0%**" in block

@@ -24,6 +24,8 @@ _TEMPLATE_DIRS = (
 )
 
 
+# A checkbox in the block: a human ticking it asks for the review at once; the next write unticks it.
+REQUEST_REVIEW_LINE = "Request review now"
 VERDICT_MARKS = {"holds": "✅", "does not hold": "❌", "unknown": "❔"}
 
 
@@ -141,6 +143,7 @@ def render_status_block(
     commit_url: str,
     checklist_line_found: bool,
     evaluation: Evaluation | None = None,
+    review_configured: bool = False,
     unavailable: tuple[str, ...] = (),
     evaluated_sha: str = "",
     templates: Templates = BUILT_IN,
@@ -161,6 +164,7 @@ def render_status_block(
         commit_url=commit_url,
         checklist_line_found=checklist_line_found,
         evaluation=evaluation,
+        review_line=REQUEST_REVIEW_LINE if report is not None and review_configured else "",
         verdict_marks=VERDICT_MARKS,
         phase_marks=MARKS,
         unavailable=unavailable,
