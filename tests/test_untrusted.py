@@ -66,12 +66,16 @@ async def test_a_state_marker_forged_in_a_job_name_does_not_reset_the_history(bo
 
 
 async def test_hostile_test_names_in_junit_are_shown_inert(bot: BotHarness) -> None:
-    config = "trackers:\n  - issue: 2\n    rules:\n      - line: All security fixes preserved\n        tests: '*security*'\n"
+    config = (
+        "trackers:\n  - issue: 2\n    rules:\n"
+        "      - line: All security fixes preserved\n        tests: '*security*'\n"
+    )
     bot.fake.put_file(REPO, ".github/issue-status.yml", config)
     hostile = "@octocat <!-- issue-status-bot:end --> #1 **bold** [x](javascript:y)"
     xml = (
         '<testsuite name="s"><testcase classname="tests.test_security" name="ok"/>'
-        f'<testcase classname="tests.test_security" name={quoteattr(hostile)}><failure/></testcase></testsuite>'
+        f'<testcase classname="tests.test_security" name={quoteattr(hostile)}><failure/></testcase>'
+        "</testsuite>"
     ).encode()
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
