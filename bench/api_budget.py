@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from harness import APP_ID, SECRET, app_key, machine, start_fake
+from harness import APP_ID, SECRET, machine, start_fake
 
 from bot.metrics import CallCounts
 from bot.server import GITHUB, WORKERS, create_app
@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import new_app_key, serving
 
 REPO = "platform-wrapper/backend"
 INSTALLATION_ID = 77
@@ -96,7 +97,7 @@ async def commit(
 
 
 async def main(app_slug: str) -> None:
-    key = app_key()
+    key = new_app_key()
     fake = await start_fake(key)
     repository = fake.add_repository(REPO, default_branch="main")
     fake.add_installation(INSTALLATION_ID, [REPO])
@@ -117,13 +118,7 @@ async def main(app_slug: str) -> None:
         f" check runs from {app_slug!r}, deliveries {SPACING_SECONDS * 1000:.0f} ms apart"
     )
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}/webhook"
-    async with aiohttp.ClientSession() as session:
+    async with serving(app) as url, aiohttp.ClientSession() as session:
         await commit(fake, app, session, url, repository, "warm-up", 1, 30, app_slug)
         print("(warm-up commit processed: token minted, configuration cached)")
         scenarios = [(1, 30, "below gate"), (5, 30, "below gate"), (20, 30, "below gate")]
@@ -144,7 +139,6 @@ async def main(app_slug: str) -> None:
                 print(f"    the bot counted {sum(counted.values())}: {dict(counted)}")
     print(f"\ninstallation tokens minted, per installation: {fake.tokens_minted}")
     print(f"bot's GitHubApp.calls over the whole run: {app[GITHUB].calls.as_json()}")
-    await runner.cleanup()
     await fake.close()
 
 

@@ -24,11 +24,12 @@ import json
 import time
 
 import aiohttp
-from harness import SECRET, BotProcess, app_key, machine, start_fake
+from harness import SECRET, BotProcess, machine, start_fake
 
 from bot.testing.deliveries import check_run_completed, signed_headers
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import new_app_key
 
 CONFIG = "trackers:\n  - issue: 1\n    gate: '>90%'\n"
 FIRST_INSTALLATION = 1000
@@ -96,7 +97,7 @@ def up_to_date(fake: FakeGitHub, latest: dict[str, str]) -> int:
 
 
 async def main(repositories: int, commits: int, jobs: int, concurrency: int) -> None:
-    key = app_key()
+    key = new_app_key()
     fake = await start_fake(key)
     bodies, latest = seed(fake, repositories, commits, jobs)
     print(machine())

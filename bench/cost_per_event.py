@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from harness import APP_ID, SECRET, app_key, machine
+from harness import APP_ID, SECRET, machine
 
 from bot.results.counts import TestCounts
 from bot.server import WORKERS, create_app
@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import new_app_key, serving
 from bot.tracking.body import replace_block, split_body
 from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
 
@@ -82,7 +83,7 @@ def issue_body(human_bytes: int, state: TrackerState, codec: StateCodec) -> str:
 
 
 async def main(events: int) -> None:
-    key = app_key()
+    key = new_app_key()
     fake = FakeGitHub()
     share = FakeShare(fake)  # before start(): the fake's routes bind its handler then
     await fake.start()
@@ -102,12 +103,6 @@ async def main(events: int) -> None:
     )
     codec = StateCodec(settings.webhook_secret)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    url = f"http://{host}:{port}/webhook"
     print(machine())
     print(f"median of {events} events per cell; CPU ms per event: all / fake's share / bot's (all - fake)")
     print(
@@ -115,7 +110,7 @@ async def main(events: int) -> None:
     )
     sequence = 0
 
-    async def one_event(body: str) -> tuple[float, float, int]:
+    async def one_event(url: str, body: str) -> tuple[float, float, int]:
         nonlocal sequence
         sequence += 1
         fake.edit_issue_body(REPO, 1, body)
@@ -135,14 +130,14 @@ async def main(events: int) -> None:
         assert sha in written, "the event did not reach the issue"
         return spent, share.seconds - fake_before, len(written)
 
-    async with aiohttp.ClientSession() as session:
-        await one_event(issue_body(1024, history(10), codec))  # warm-up: token, configuration
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        await one_event(url, issue_body(1024, history(10), codec))  # warm-up: token, configuration
         for length in HISTORY_LENGTHS:
             for kib in BODY_KIB:
                 body = issue_body(
                     kib * 1024 - len(codec.encode(history(length), "x")), history(length), codec
                 )
-                samples = [await one_event(body) for _ in range(events)]
+                samples = [await one_event(url, body) for _ in range(events)]
                 total = statistics.median(s[0] for s in samples) * 1000
                 fake_ms = statistics.median(s[1] for s in samples) * 1000
                 written = statistics.median(s[2] for s in samples) / 1024
@@ -156,7 +151,6 @@ async def main(events: int) -> None:
         f"runs kept after an event on a {HISTORY_LENGTHS[-1]}-run state: {len(after.runs)}"
         f" (MAX_HISTORY {MAX_HISTORY})"
     )
-    await runner.cleanup()
     await fake.close()
 
 

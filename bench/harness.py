@@ -17,15 +17,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import AppKey
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
@@ -37,25 +35,6 @@ LAUNCHERS = {
     "asyncio": ("-m", "bot"),
     "uvloop": ("-c", "import sys, uvloop; uvloop.install(); from bot.cli import main; sys.exit(main())"),
 }
-
-
-@dataclass(frozen=True)
-class AppKey:
-    private_pem: bytes
-    public_pem: bytes
-
-
-def app_key() -> AppKey:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return AppKey(private, public)
 
 
 async def start_fake(key: AppKey) -> FakeGitHub:

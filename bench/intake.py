@@ -27,7 +27,6 @@ from harness import (
     SECRET,
     SHARED_BENCH,
     BotProcess,
-    app_key,
     example_with_installation,
     free_port,
     machine,
@@ -35,6 +34,8 @@ from harness import (
     run_shared,
     start_fake,
 )
+
+from bot.testing.loopback import new_app_key
 
 INSTALLATION_ID = 1
 LAST_LINE = re.compile(r"acks/s ([\d.]+) p99_ms ([\d.]+) non2xx (\d+)")
@@ -69,7 +70,7 @@ async def probot_peer() -> AsyncIterator[str]:
 
 
 async def main(rounds: int, seconds: int, connections: int, quiet: float, loop: str) -> None:
-    key = app_key()
+    key = new_app_key()
     fake = await start_fake(key)
     example = example_with_installation(INSTALLATION_ID)
     fake.add_repository(example["repository"]["full_name"])

@@ -18,14 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import deliver, workflow_run_completed
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import new_app_key, serving
 
 REPO = "bench/logs"
 LINE = b"2025-08-12T10:00:00.1234567Z tests/test_x.py::test_many PASSED                    [ 50%]\n"
@@ -37,18 +35,10 @@ def rss_mib() -> float:
 
 
 async def main(megabytes: int, ranges: bool) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    key = new_app_key()
     fake = FakeGitHub()
     await fake.start()
-    fake.register_app(1, public)
+    fake.register_app(1, key.public_pem)
     repository = fake.add_repository(REPO)
     fake.add_installation(2, [REPO])
     fake.put_file(REPO, ".github/issue-status.yml", "trackers:\n  - issue: 1\n")
@@ -70,7 +60,7 @@ async def main(megabytes: int, ranges: bool) -> None:
     fake.world.blobs.honour_ranges = ranges
     settings = Settings(
         app_id=1,
-        private_key_pem=pem,
+        private_key_pem=key.private_pem,
         webhook_secret=b"bench",
         api_url=fake.url,
         state_dir=Path(tempfile.mkdtemp(prefix="log-memory-")),
@@ -78,26 +68,20 @@ async def main(megabytes: int, ranges: bool) -> None:
         reconcile_seconds=0,
     )
     app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    before = rss_mib()
-    started = time.perf_counter()
-    async with aiohttp.ClientSession() as session:
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        before = rss_mib()
+        started = time.perf_counter()
         payload = workflow_run_completed(repository, run, installation_id=2)
-        await deliver(session, f"http://{host}:{port}/webhook", b"bench", "workflow_run", payload)
+        await deliver(session, url, b"bench", "workflow_run", payload)
         await app[WORKERS].drain()
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
     body = fake.issue(REPO, 1)["body"]
-    blob_bytes = sum(1 for r in fake.requests if r.origin == "blob")
-    print(f"log size: {size / 2**20:.0f} MiB, Range honoured: {ranges}, blob requests: {blob_bytes}")
+    blob_requests = sum(1 for r in fake.requests if r.origin == "blob")
+    print(f"log size: {size / 2**20:.0f} MiB, Range honoured: {ranges}, blob requests: {blob_requests}")
     print(f"summary found: {'63.0%' in body}; time: {elapsed:.2f} s")
     print(
         f"peak RSS before: {before:.0f} MiB, after: {rss_mib():.0f} MiB (growth {rss_mib() - before:.0f} MiB)"
     )
-    await runner.cleanup()
     await fake.close()
 
 

@@ -25,14 +25,13 @@ from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import deliver, example, issue_edited, workflow_run_completed
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import new_app_key, serving
 from bot.tracking.body import human_text
 
 REPOSITORY = "platform-wrapper/backend"
@@ -130,19 +129,6 @@ def _zip(name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def _new_key() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
-
-
 def seed(fake: FakeGitHub, public_key: bytes) -> dict[str, Any]:
     fake.register_app(APP_ID, public_key)
     repository = fake.add_repository(REPOSITORY, default_branch="main")
@@ -224,14 +210,14 @@ class Replay:
 
 async def replay(state_dir: Path, out: TextIO = sys.stdout) -> dict[str, Any]:
     """Run the story against a fresh fake GitHub; returns what a reader of the issue would check."""
-    private_key, public_key = _new_key()
+    key = new_app_key()
     webhook_secret = secrets.token_hex(20).encode()
     fake = FakeGitHub()
     await fake.start()
-    repository = seed(fake, public_key)
+    repository = seed(fake, key.public_pem)
     settings = Settings(
         app_id=APP_ID,
-        private_key_pem=private_key,
+        private_key_pem=key.private_pem,
         webhook_secret=webhook_secret,
         api_url=fake.url,
         host="127.0.0.1",
@@ -242,14 +228,9 @@ async def replay(state_dir: Path, out: TextIO = sys.stdout) -> dict[str, Any]:
         reconcile_seconds=0,
     )
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    story = Replay(fake, app, f"http://{host}:{port}/webhook", webhook_secret, repository)
     try:
-        async with aiohttp.ClientSession() as session:
+        async with serving(app) as url, aiohttp.ClientSession() as session:
+            story = Replay(fake, app, url, webhook_secret, repository)
             for step in STORY:
                 if isinstance(step, Push):
                     status = await story.push(session, step)
@@ -266,7 +247,6 @@ async def replay(state_dir: Path, out: TextIO = sys.stdout) -> dict[str, Any]:
             print(f"zoe ticks '{READINESS_LINE}' -> {status}", file=out)
         return report(fake, out)
     finally:
-        await runner.cleanup()
         await fake.close()
 
 
