@@ -15,7 +15,7 @@ from bot.config import TrackerConfig, parse_baseline
 from bot.github.repository import Repository
 from bot.reconcile import latest_commit_with_results
 from bot.tracker import CommitEvent, TrackerService
-from bot.tracking.render import percent, render
+from bot.tracking.render import percent
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def run_command(
     if tracker is None:
         return  # not a tracking issue
     if await repo.permission(user) not in STEERING_PERMISSIONS:
-        await _decline_once(repo, issue, user)
+        await _decline_once(trackers, repo, issue, user)
         return
     log.info("%s#%s: /status %s from %s", repo.full_name, issue, command.name, user)
     await repo.react(comment_id, "+1")
@@ -76,13 +76,16 @@ async def _set_baseline(
     trackers: TrackerService, repo: Repository, tracker: TrackerConfig, argument: str, where_from: CommitEvent
 ) -> None:
     if tracker.baseline is not None:
-        await repo.post_comment(tracker.issue, render("command_reply.md.j2", kind="baseline_in_config"))
+        await repo.post_comment(
+            tracker.issue, trackers.templates(repo).render("command_reply.md.j2", kind="baseline_in_config")
+        )
         return
     try:
         baseline = None if argument.lower() == "current" else parse_baseline(argument)
     except ValueError as error:
         await repo.post_comment(
-            tracker.issue, render("command_reply.md.j2", kind="bad_baseline", error=str(error))
+            tracker.issue,
+            trackers.templates(repo).render("command_reply.md.j2", kind="bad_baseline", error=str(error)),
         )
         return
     chosen = await trackers.set_baseline(repo, tracker, baseline, where_from)
@@ -90,10 +93,13 @@ async def _set_baseline(
         log.info("%s#%s: baseline set to %s", repo.full_name, tracker.issue, percent(chosen))
 
 
-async def _decline_once(repo: Repository, issue: int, user: str) -> None:
+async def _decline_once(trackers: TrackerService, repo: Repository, issue: int, user: str) -> None:
     marker = f"<!-- issue-status-bot:declined {user.lower()} -->"
     if any(marker in body for body in await repo.comment_bodies(issue)):
         return
     await repo.post_comment(
-        issue, render("command_reply.md.j2", kind="no_permission", user=user, marker=marker)
+        issue,
+        trackers.templates(repo).render(
+            "command_reply.md.j2", kind="no_permission", user=user, marker=marker
+        ),
     )

@@ -417,7 +417,9 @@ class TrackerService:
             return
         await repo.post_comment(
             number,
-            render("body_limit_comment.md.j2", human_chars=human_chars, limit=MAX_BODY_CHARS, marker=marker),
+            self.templates(repo).render(
+                "body_limit_comment.md.j2", human_chars=human_chars, limit=MAX_BODY_CHARS, marker=marker
+            ),
         )
 
     async def restore_unseen_edit(

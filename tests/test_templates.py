@@ -68,3 +68,16 @@ async def test_without_the_templates_key_no_folder_is_looked_up(bot: BotHarness)
     assert [c.path for c in bot.fake.calls("GET", f"/repos/{REPO}/contents")] == [
         f"/repos/{REPO}/contents/.github/issue-status.yml"
     ]
+
+
+async def test_comment_templates_can_be_overridden_too(bot: BotHarness) -> None:
+    bot.fake.put_file(REPO, ".github/issue-status.yml", CONFIG)
+    bot.fake.put_file(
+        REPO, ".github/issue-status/command_reply.md.j2", "Sorry {{ user }}, maintainers only.\n{{ marker }}"
+    )
+    stored = bot.fake.add_comment(REPO, ISSUE, "/status refresh", user="passerby")
+    payload = issue_comment_created(
+        bot.repository, bot.fake.issue(REPO, ISSUE), stored, installation_id=INSTALLATION_ID
+    )
+    await bot.send("issue_comment", payload)
+    assert bot.comments[-1].startswith("Sorry passerby, maintainers only.")

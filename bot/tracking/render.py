@@ -132,8 +132,17 @@ class Templates:
 
 
 BUILT_IN = Templates()
-# What a repository may override: the status block and the comments of milestones and escalations.
-TEMPLATE_NAMES = frozenset({"status_block.md.j2", "event_comment.md.j2", "handover_comment.md.j2"})
+# What a repository may override: every template but the two that report a broken configuration or a
+# broken override (they must work when the repository's own files do not).
+TEMPLATE_NAMES = frozenset(
+    {
+        "status_block.md.j2",
+        "event_comment.md.j2",
+        "handover_comment.md.j2",
+        "body_limit_comment.md.j2",
+        "command_reply.md.j2",
+    }
+)
 
 
 def render_status_block(
