@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.testing.deliveries import issue_comment_created
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
-from tests.harness import REPO, BotHarness, summary
+from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
 
 CONFIG = "templates: .github/issue-status\ntrackers:\n  - issue: 2\n    review:\n      reviewers: [octocat]\n"
 OWN_BLOCK = "## Our build health: {{ report.rate | percent }}\n{{ state_marker }}\n"
