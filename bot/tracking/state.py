@@ -57,7 +57,6 @@ class RunRecord:
 class TrackerState:
     runs: tuple[RunRecord, ...] = ()
     gate_met: bool = False
-    gate_crossings: int = 0  # how many times the gate went from unmet to met
     baseline_rate: float | None = field(default=None)  # the first recorded rate, unless configured
     # Digests of the human text (everything outside the block) the bot read before its last write and
     # the human text it wrote: together they tell whether that write replaced an edit it never saw.
@@ -116,7 +115,6 @@ class StateCodec:
                 for r in state.runs
             ],
             "gate_met": state.gate_met,
-            "gate_crossings": state.gate_crossings,
             "baseline_rate": state.baseline_rate,
             "seen": state.seen,
             "wrote": state.wrote,
@@ -153,7 +151,6 @@ class StateCodec:
                     for sha, at, counts, provisional in data["runs"]
                 ),
                 gate_met=bool(data["gate_met"]),
-                gate_crossings=int(data["gate_crossings"]),
                 baseline_rate=data["baseline_rate"],
                 seen=str(data.get("seen", "")),
                 wrote=str(data.get("wrote", "")),

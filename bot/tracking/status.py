@@ -15,9 +15,6 @@ class StatusReport:
     baseline_rate: float | None
     gate: Gate
     gate_met: bool
-    gate_newly_met: bool  # this run took the gate from unmet to met
-    gate_lost: bool  # this run took the gate from met to unmet
-    gate_crossing: int  # ordinal of the latest crossing into "met" (1 for the first)
     history: tuple[RunRecord, ...]
     include_skipped: bool  # the tracker's pass-rate policy
 
@@ -48,7 +45,8 @@ def _difference(now: float | None, then: float | None) -> float | None:
 
 
 def assess(before: TrackerState, run: RunRecord, tracker: TrackerConfig) -> tuple[TrackerState, StatusReport]:
-    """Record ``run`` and judge it against the previous run, the baseline and the gate.
+    """Record ``run`` and judge it against the previous run, the baseline and the gate (crossings of the
+    gate are the rules engine's events).
 
     A provisional result (CI still running) is shown but never moves the gate: a matrix's first job to
     finish must not tick the gate line or ask for a review that the other jobs would refute.
@@ -56,12 +54,8 @@ def assess(before: TrackerState, run: RunRecord, tracker: TrackerConfig) -> tupl
     previous = next((r for r in reversed(before.runs) if r.sha != run.sha), None)
     after = before.with_run(run, tracker.rate_of(run.counts))
     met = before.gate_met if run.provisional else tracker.gate.is_met(tracker.rate_of(run.counts))
-    newly_met = met and not before.gate_met
-    crossings = before.gate_crossings + (1 if newly_met else 0)
-    after = replace(after, gate_met=met, gate_crossings=crossings)
-    return after, _report(
-        after, run, previous, tracker, newly_met=newly_met, lost=before.gate_met and not met
-    )
+    after = replace(after, gate_met=met)
+    return after, _report(after, run, previous, tracker)
 
 
 def latest(state: TrackerState, tracker: TrackerConfig) -> StatusReport | None:
@@ -70,7 +64,7 @@ def latest(state: TrackerState, tracker: TrackerConfig) -> StatusReport | None:
         return None
     run = state.runs[-1]
     previous = next((r for r in reversed(state.runs) if r.sha != run.sha), None)
-    return _report(state, run, previous, tracker, newly_met=False, lost=False)
+    return _report(state, run, previous, tracker)
 
 
 def _report(
@@ -78,9 +72,6 @@ def _report(
     run: RunRecord,
     previous: RunRecord | None,
     tracker: TrackerConfig,
-    *,
-    newly_met: bool,
-    lost: bool,
 ) -> StatusReport:
     return StatusReport(
         run=run,
@@ -88,9 +79,6 @@ def _report(
         baseline_rate=tracker.baseline if tracker.baseline is not None else state.baseline_rate,
         gate=tracker.gate,
         gate_met=state.gate_met,
-        gate_newly_met=newly_met,
-        gate_lost=lost,
-        gate_crossing=state.gate_crossings,
         history=state.runs,
         include_skipped=tracker.pass_rate.skipped == "include",
     )
