@@ -11,10 +11,11 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
+from bot.commits import CommitEvent
 from bot.config import TrackerConfig, parse_baseline
 from bot.github.repository import Repository
 from bot.reconcile import latest_commit_with_results
-from bot.tracker import CommitEvent, TrackerService
+from bot.tracker import TrackerService
 from bot.tracking.render import percent
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ async def run_command(
     command: Command,
     where_from: CommitEvent,
 ) -> None:
-    config = await trackers.load_config(repo)
+    config = await trackers.configs.load(repo)
     tracker = next((t for t in config.trackers if t.issue == issue), None) if config else None
     if tracker is None:
         return  # not a tracking issue
@@ -77,7 +78,8 @@ async def _set_baseline(
 ) -> None:
     if tracker.baseline is not None:
         await repo.post_comment(
-            tracker.issue, trackers.templates(repo).render("command_reply.md.j2", kind="baseline_in_config")
+            tracker.issue,
+            trackers.configs.templates(repo).render("command_reply.md.j2", kind="baseline_in_config"),
         )
         return
     try:
@@ -85,7 +87,9 @@ async def _set_baseline(
     except ValueError as error:
         await repo.post_comment(
             tracker.issue,
-            trackers.templates(repo).render("command_reply.md.j2", kind="bad_baseline", error=str(error)),
+            trackers.configs.templates(repo).render(
+                "command_reply.md.j2", kind="bad_baseline", error=str(error)
+            ),
         )
         return
     chosen = await trackers.set_baseline(repo, tracker, baseline, where_from)
@@ -99,7 +103,7 @@ async def _decline_once(trackers: TrackerService, repo: Repository, issue: int, 
         return
     await repo.post_comment(
         issue,
-        trackers.templates(repo).render(
+        trackers.configs.templates(repo).render(
             "command_reply.md.j2", kind="no_permission", user=user, marker=marker
         ),
     )

@@ -15,11 +15,12 @@ import aiohttp
 from gidgethub import GitHubException
 
 from bot.app_services import GITHUB_TIMEOUT, app_services
+from bot.commits import CommitEvent
 from bot.github.app_api import AppAPI, InstalledRepository, installation_repositories
 from bot.github.client import GitHubUnavailable
 from bot.github.repository import Repository
 from bot.settings import Settings
-from bot.tracker import CommitEvent, TrackerService
+from bot.tracker import TrackerService
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ async def reconcile_repository(
 ) -> int:
     """Recompute the repository's trackers; returns how many were."""
     repo = Repository(trackers.github.client(installation_id), installed.full_name)
-    config = await trackers.load_config(repo)
+    config = await trackers.configs.load(repo)
     if config is None:
         return 0
     recomputed = 0

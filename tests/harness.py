@@ -131,7 +131,7 @@ class BotHarness:
         """What the bot's collector computes for a commit, through the same HTTP path."""
         trackers = self.app[TRACKERS]
         repo = Repository(trackers.github.client(INSTALLATION_ID), REPO)
-        config = await trackers.load_config(repo)
+        config = await trackers.configs.load(repo)
         assert config is not None
         return await trackers.results.collect(repo, sha_of(label), config.trackers[0])
 

@@ -11,7 +11,8 @@ from typing import Any
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.tracker import CommitEvent, TrackerService
+from bot.commits import CommitEvent
+from bot.tracker import TrackerService
 
 router = Router()
 

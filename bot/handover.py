@@ -1,0 +1,114 @@
+"""Telling people: milestone and escalation comments, and asking the reviewers.
+
+Each announcement carries its key hidden in the comment and is skipped when a comment already holds it,
+so a retry after a crash or a redelivered webhook never says the same thing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gidgethub import BadRequest
+
+from bot.commits import CommitEvent, commit_url
+from bot.config import TrackerConfig
+from bot.github.repository import Repository
+from bot.rules import Event as RulesEvent
+from bot.tracking.render import Templates
+from bot.tracking.status import StatusReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Handover:
+    requested: tuple[str, ...]
+    pull_requests: tuple[int, ...]
+    assigned: tuple[str, ...]
+    failures: tuple[str, ...]
+
+
+async def announce(
+    repo: Repository,
+    tracker: TrackerConfig,
+    events: Sequence[RulesEvent],
+    report: StatusReport,
+    event: CommitEvent,
+    templates: Templates,
+) -> None:
+    """Comment on each milestone and escalation once: its key, hidden in the comment, is checked first.
+
+    The hand-over (every review condition holds) also asks the reviewers; an escalation also adds the
+    configured label.
+    """
+    if not events:
+        return
+    posted = await repo.comment_bodies(tracker.issue)
+    for item in events:
+        marker = f"<!-- issue-status-bot:event {item.key} -->"
+        if any(marker in body for body in posted):
+            log.info("%s#%s: %s already announced", repo.full_name, tracker.issue, item.kind)
+            continue
+        about = f"{event.html_url}/commit/{item.sha}"
+        if item.kind == "review_ready":
+            handover = await request_review(repo, tracker, event)
+            comment = templates.render(
+                "handover_comment.md.j2",
+                report=report,
+                commit_url=commit_url(event),
+                conditions=[condition.key for condition in tracker.review.when],
+                requested=handover.requested,
+                pull_requests=handover.pull_requests,
+                assigned=handover.assigned,
+                failures=handover.failures,
+                marker=marker,
+            )
+        else:
+            comment = templates.render(
+                "event_comment.md.j2", event=item, report=report, commit_url=about, marker=marker
+            )
+        await repo.post_comment(tracker.issue, comment)
+        if item.is_escalation and tracker.escalation.label:
+            await repo.add_labels(tracker.issue, (tracker.escalation.label,))
+
+
+async def request_review(repo: Repository, tracker: TrackerConfig, event: CommitEvent) -> Handover:
+    review = tracker.review
+    mentions = tuple(f"@{user}" for user in review.reviewers) + tuple(
+        f"@{repo.owner}/{team}" for team in review.team_reviewers
+    )
+    if not mentions:
+        return Handover((), (), (), ())
+    # Who is already asked is skipped: a hand-over repeated after a crash asks nobody twice.
+    pulls = [pr for pr in await repo.open_pull_requests() if _is_head_of(pr, event, repo)]
+    failures: list[str] = []
+    if not pulls:
+        issue = await repo.issue(tracker.issue)
+        missing = tuple(u for u in review.reviewers if u.lower() not in {a.lower() for a in issue.assignees})
+        if missing:
+            await repo.add_assignees(tracker.issue, missing)
+        return Handover((), (), mentions, ())
+    requested: list[int] = []
+    for pr in pulls:
+        author = (pr.get("user") or {}).get("login")
+        asked = {u["login"].lower() for u in pr.get("requested_reviewers") or []}
+        asked_teams = {t["slug"].lower() for t in pr.get("requested_teams") or []}
+        users = tuple(u for u in review.reviewers if u != author and u.lower() not in asked)
+        teams = tuple(t for t in review.team_reviewers if t.lower() not in asked_teams)
+        try:
+            if users or teams:
+                await repo.request_reviewers(pr["number"], users, teams)
+            requested.append(pr["number"])
+        except BadRequest as exc:
+            failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")
+    return Handover(mentions if requested else (), tuple(requested), (), tuple(failures))
+
+
+def _is_head_of(pr: dict[str, Any], event: CommitEvent, repo: Repository) -> bool:
+    head = pr.get("head") or {}
+    head_repo = (head.get("repo") or {}).get("full_name")
+    same_branch = event.branch is not None and head.get("ref") == event.branch
+    return head.get("sha") == event.sha or (same_branch and head_repo == repo.full_name)
