@@ -37,16 +37,14 @@ class RepositoryConfigs:
             return None
         key = (repo.full_name, file.sha)
         config = self._configs.get(key)
-        if config is not None:
-            await self._load_templates(repo, config)
-            return config
-        try:
-            config = parse_config(file.content)
-        except ConfigError as error:
-            log.warning("%s: invalid %s: %s", repo.full_name, CONFIG_PATH, error)
-            await self._report_config_error(repo, file, error)
-            return None
-        self._configs[key] = config
+        if config is None:
+            try:
+                config = parse_config(file.content)
+            except ConfigError as error:
+                log.warning("%s: invalid %s: %s", repo.full_name, CONFIG_PATH, error)
+                await self._report_config_error(repo, file, error)
+                return None
+            self._configs[key] = config
         await self._load_templates(repo, config)
         return config
 
