@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -241,3 +242,17 @@ async def test_an_invalid_config_gets_one_comment_per_revision_and_no_other_chan
     await bot.ci_completed("c3", {"tests": summary(13, 214)})
     assert len(bot.comments) == 2
     assert bot.failed_deliveries == 0
+
+
+async def test_no_secret_reaches_the_logs(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture, private_key_pem: bytes
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    bot.fake.expire_tokens()  # a 401, a re-mint: the paths most likely to log a token
+    await bot.ci_completed("c2", {"tests": summary(13, 214)})
+    logged = caplog.text
+    assert "ghs_" not in logged  # installation tokens
+    assert bot.secret.decode() not in logged
+    assert "PRIVATE KEY" not in logged and private_key_pem.decode().splitlines()[1] not in logged
+    assert "minted an installation token" in logged  # the log was captured at all
