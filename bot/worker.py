@@ -32,6 +32,7 @@ DEFAULT_COALESCE_SECONDS = 1.0
 # Failed entries become ready again on their own schedule; this is how often the workers look.
 RETRY_POLL_SECONDS = 1.0
 CLAIM_BATCH = 200
+PRUNE_EVERY_SECONDS = 3600.0
 # Repositories worked on at once. Writes are paced per installation (1 s apart), so a repository's burst
 # takes seconds of mostly waiting: 8 took 128 s for 200 repositories' bursts, 32 take 37 s and peak at
 # 187 MiB (bench/burst.py); GitHub calls of one installation are bounded by its own throttle regardless.
@@ -88,6 +89,7 @@ class DeliveryWorkers:
         self._running: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._pass_done = asyncio.Event()  # a claim pass found nothing more to start, for drain()
+        self._pruned_at = -float("inf")  # clock time of the journal's last pruning
         self.processed = 0
         self.failed = 0
 
@@ -153,7 +155,17 @@ class DeliveryWorkers:
                     task = asyncio.create_task(self._process(batch))
                     self._running.add(task)
                     task.add_done_callback(self._finished)
+            await self._prune_now_and_then()
             self._pass_done.set()
+
+    async def _prune_now_and_then(self) -> None:
+        """Forget done deliveries once GitHub can no longer redeliver them (72 h), about once an hour."""
+        now = self._clock()
+        if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self._pruned_at = now
+            forgotten = await self.journal.prune(now)
+            if forgotten:
+                log.info("forgot %d done deliveries older than GitHub's redelivery window", forgotten)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -325,3 +325,16 @@ async def test_kill_9_during_intake_and_work_loses_and_doubles_nothing(
             }
         )
     )
+
+
+async def test_done_deliveries_are_forgotten_after_githubs_redelivery_window(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    journal = bot.app[JOURNAL]
+    assert (await journal.counts())["done"] == 1
+    workers = bot.app[WORKERS]
+    monkeypatch.setattr(workers, "_clock", lambda: time.time() + 73 * 3600)  # three days and an hour on
+    monkeypatch.setattr(workers, "_pruned_at", -float("inf"))
+    await workers.drain()
+    assert (await journal.counts())["done"] == 0
