@@ -131,27 +131,28 @@ class TrackerService:
                 return
             state = self.codec.decode(split_body(issue.body).block, where)
             if _review_requested_in(block_content(issue.body) or ""):
-                await self._hand_over_on_request(repo, tracker, state, where_from)
+                # A human ticked "Request review now": one hand-over per tick, keyed by the state it was
+                # ticked on; the re-rendered block unticks it.
+                await self._hand_over(repo, tracker, state, where_from, f"ticked on {state.wrote}")
             await self._reevaluate(
                 repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from
             )
 
-    async def _hand_over_on_request(
-        self, repo: Repository, tracker: TrackerConfig, state: TrackerState, where_from: CommitEvent
+    async def _hand_over(
+        self,
+        repo: Repository,
+        tracker: TrackerConfig,
+        state: TrackerState,
+        where_from: CommitEvent,
+        reason: str,
     ) -> None:
-        """A human ticked "Request review now" in the block: ask now (the re-rendered block unticks it)."""
+        """Ask for the review now, once per ``reason`` (it is part of the announcement's key)."""
         report = latest(state, tracker)
-        if report is not None:
-            # One hand-over per tick: the key carries the signed state the tick was made on.
-            event = make_event(tracker.issue, report.run.sha, "review_ready", f"ticked on {state.wrote}")
-            await announce(
-                repo,
-                tracker,
-                (event,),
-                report,
-                replace(where_from, sha=report.run.sha),
-                self.configs.templates(repo),
-            )
+        if report is None:
+            return
+        event = make_event(tracker.issue, report.run.sha, "review_ready", reason)
+        about = replace(where_from, sha=report.run.sha)
+        await announce(repo, tracker, (event,), report, about, self.configs.templates(repo))
 
     async def set_baseline(
         self, repo: Repository, tracker: TrackerConfig, baseline: float | None, where_from: CommitEvent
@@ -180,19 +181,9 @@ class TrackerService:
         where = f"{repo.full_name}#{tracker.issue}"
         async with self._lock(repo.full_name, tracker.issue):
             issue = await repo.issue(tracker.issue)
-            state = self.codec.decode(split_body(issue.body).block, where)
-            report = latest(state, tracker)
-            if report is None or issue.state != "open":
-                return
-            event = make_event(tracker.issue, report.run.sha, "review_ready", reason)
-            await announce(
-                repo,
-                tracker,
-                (event,),
-                report,
-                replace(where_from, sha=report.run.sha),
-                self.configs.templates(repo),
-            )
+            if issue.state == "open":
+                state = self.codec.decode(split_body(issue.body).block, where)
+                await self._hand_over(repo, tracker, state, where_from, reason)
 
     async def _reevaluate(
         self,
