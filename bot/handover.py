@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gidgethub import BadRequest
@@ -52,7 +52,7 @@ async def announce(
         if any(marker in body for body in posted):
             log.info("%s#%s: %s already announced", repo.full_name, tracker.issue, item.kind)
             continue
-        about = f"{event.html_url}/commit/{item.sha}"
+        about = commit_url(replace(event, sha=item.sha))
         if item.kind == "review_ready":
             handover = await request_review(repo, tracker, event)
             comment = templates.render(

@@ -21,13 +21,18 @@ from bot.results.artifacts import JUnitArtifactSource
 from bot.results.counts import TestCounts
 from bot.results.junit import TestCaseResult
 from bot.results.logs import JobLogSource
-from bot.results.sources import CheckRunOutputSource, JobResult, ResultSource, ResultsUnavailable
+from bot.results.sources import (
+    CheckRunOutputSource,
+    JobResult,
+    ResultSource,
+    ResultsUnavailable,
+    made_by_actions,
+)
 from bot.untrusted import code_span
 
 log = logging.getLogger(__name__)
 
 NOT_COUNTED_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale"})
-ACTIONS_APP = "github-actions"
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,7 @@ def _suite_is_running(suite: dict[str, Any]) -> bool:
     """
     if suite.get("status") == "completed":
         return False
-    return bool(suite.get("latest_check_runs_count")) or (suite.get("app") or {}).get("slug") == ACTIONS_APP
-
-
-def _is_actions(check_run: dict[str, Any]) -> bool:
-    return (check_run.get("app") or {}).get("slug") == ACTIONS_APP
+    return bool(suite.get("latest_check_runs_count")) or made_by_actions(suite)
 
 
 class ResultCollector:
@@ -80,7 +81,7 @@ class ResultCollector:
         workflow_runs: dict[int, dict[str, Any]] = {}
         # A workflow run that finished has jobs, and jobs are check runs of GitHub Actions: without any,
         # there is no artifact to read and listing the workflow runs would only spend the rate limit.
-        if "junit" in settings.sources and self._junit is not None and any(map(_is_actions, every_run)):
+        if "junit" in settings.sources and self._junit is not None and any(map(made_by_actions, every_run)):
             workflow_runs = {int(w["check_suite_id"]): w for w in await repo.workflow_runs(sha)}
 
         groups: dict[int | None, list[dict[str, Any]]] = {}

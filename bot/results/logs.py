@@ -14,11 +14,10 @@ from typing import Any
 from bot.github.blobs import BlobReader, BlobUnavailable
 from bot.github.repository import NotStored, Repository
 from bot.results.runners import parse_summary
-from bot.results.sources import JobResult, ResultsUnavailable
+from bot.results.sources import JobResult, ResultsUnavailable, made_by_actions
 
 log = logging.getLogger(__name__)
 
-ACTIONS_APP = "github-actions"
 # Runner summaries are printed at the very end of a test step; a MiB of tail holds them with room to spare.
 LOG_TAIL_BYTES = 1024 * 1024
 # A storage server that ignores Range is streamed through, but never further than this.
@@ -48,7 +47,7 @@ class JobLogSource:
         self._read_limit = read_limit
 
     async def job_result(self, repo: Repository, check_run: dict[str, Any]) -> JobResult | None:
-        if (check_run.get("app") or {}).get("slug") != ACTIONS_APP:
+        if not made_by_actions(check_run):
             return None
         job_id = int(check_run["id"])
         try:

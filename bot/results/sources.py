@@ -15,6 +15,13 @@ from bot.results.counts import TestCounts
 from bot.results.junit import TestCaseResult
 from bot.results.runners import parse_summary
 
+ACTIONS_APP = "github-actions"
+
+
+def made_by_actions(item: dict[str, Any]) -> bool:
+    """Whether a check run or suite comes from GitHub Actions (a check run's id is then its job's id)."""
+    return (item.get("app") or {}).get("slug") == ACTIONS_APP
+
 
 class ResultsUnavailable(Exception):
     """A source failed to read results it should have had; ``reason`` is shown to humans."""
