@@ -40,6 +40,7 @@ from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
 
 REPO = "cost/tracked"
 INSTALLATION_ID = 5
+STATE_KEY = b"cost-per-event state key, 32 chars or more"
 CONFIG = "trackers:\n  - issue: 1\n    gate: '>90%'\n"
 HISTORY_LENGTHS = (10, 100, 1000)
 BODY_KIB = (1, 10, 30, 60)
@@ -100,8 +101,9 @@ async def main(events: int) -> None:
         github_write_interval=0,
         coalesce_seconds=0,
         reconcile_seconds=0,
+        state_key=STATE_KEY,
     )
-    codec = StateCodec(settings.webhook_secret)
+    codec = StateCodec(STATE_KEY)
     app = create_app(settings)
     print(machine())
     print(f"median of {events} events per cell; CPU ms per event: all / fake's share / bot's (all - fake)")
@@ -147,6 +149,7 @@ async def main(events: int) -> None:
                     f" {total:>7.1f} {fake_ms:>7.1f} {total - fake_ms:>7.1f}"
                 )
     after = codec.decode(split_body(str(fake.issue(REPO, 1)["body"])).block, f"{REPO}#1")
+    assert after is not None
     print(
         f"runs kept after an event on a {HISTORY_LENGTHS[-1]}-run state: {len(after.runs)}"
         f" (MAX_HISTORY {MAX_HISTORY})"

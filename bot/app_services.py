@@ -17,6 +17,8 @@ from bot.github.client import GitHubApp
 from bot.results.commit import result_collector
 from bot.settings import Settings
 from bot.tracker import TrackerService
+from bot.tracking.keeper import StateKeeper, TrackerStateStore, deployment_state_key
+from bot.tracking.state import StateCodec
 
 # Outgoing calls to GitHub give up after this long rather than hang a worker.
 GITHUB_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
@@ -29,7 +31,10 @@ class AppServices:
     trackers: TrackerService
 
 
-def app_services(session: aiohttp.ClientSession, settings: Settings) -> AppServices:
+async def app_services(
+    session: aiohttp.ClientSession, settings: Settings, store: TrackerStateStore
+) -> AppServices:
+    """``store`` (the journal) keeps the state key and the last state written for each tracker."""
     tokens = InstallationTokens(
         session,
         api_url=settings.api_url,
@@ -45,7 +50,7 @@ def app_services(session: aiohttp.ClientSession, settings: Settings) -> AppServi
         app_id=settings.app_id,
         private_key_pem=settings.private_key_pem,
     )
-    trackers = TrackerService(
-        github, result_collector(BlobReader(session)), state_secret=settings.webhook_secret
-    )
+    key = await deployment_state_key(store, settings.state_key)
+    codec = StateCodec(key, legacy_secrets=(settings.webhook_secret,))
+    trackers = TrackerService(github, result_collector(BlobReader(session)), states=StateKeeper(codec, store))
     return AppServices(github=github, app_api=app_api, trackers=trackers)

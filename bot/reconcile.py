@@ -19,6 +19,7 @@ from bot.commits import CommitEvent
 from bot.github.app_api import AppAPI, InstalledRepository, installation_repositories
 from bot.github.client import GitHubUnavailable
 from bot.github.repository import Repository
+from bot.journal import JOURNAL_FILENAME, SQLiteJournal
 from bot.settings import Settings
 from bot.tracker import TrackerService
 
@@ -135,6 +136,11 @@ def _reason(error: BaseException) -> str:
 
 async def reconcile_with_settings(settings: Settings, *, repository: str | None = None) -> ReconcileSummary:
     """One reconcile as its own process: the ``reconcile`` command."""
-    async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
-        services = app_services(session, settings)
-        return await reconcile(services.app_api, services.trackers, repository=repository)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = SQLiteJournal(settings.state_dir / JOURNAL_FILENAME)
+    try:
+        async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
+            services = await app_services(session, settings, journal)
+            return await reconcile(services.app_api, services.trackers, repository=repository)
+    finally:
+        await journal.close()

@@ -112,7 +112,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     journal = SQLiteJournal(settings.state_dir / JOURNAL_FILENAME)
     app[JOURNAL] = journal
     async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
-        services = app_services(session, settings)
+        services = await app_services(session, settings, journal)
         app[GITHUB] = services.github
         app[APP_API] = services.app_api
         app[TRACKERS] = trackers = services.trackers

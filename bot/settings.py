@@ -35,6 +35,8 @@ class Settings:
     github_write_interval: float = 1.0  # seconds between writes per installation (GitHub's guidance)
     coalesce_seconds: float = 1.0  # how long a repository's burst of deliveries is gathered before work
     reconcile_seconds: float = 3600.0  # how often trackers are recomputed from GitHub; 0 never
+    # Signs the tracker state kept in each issue; None: one is generated once and kept in the journal.
+    state_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +52,7 @@ class Settings:
             github_write_interval=_seconds(env, "GITHUB_WRITE_INTERVAL", default=1.0),
             coalesce_seconds=_seconds(env, "BOT_COALESCE_SECONDS", default=1.0),
             reconcile_seconds=_seconds(env, "BOT_RECONCILE_SECONDS", default=3600.0),
+            state_key=_state_key(env),
         )
 
 
@@ -121,6 +124,22 @@ def _webhook_secret(env: Mapping[str, str]) -> bytes:
             "GITHUB_WEBHOOK_SECRET is not set: the App's webhook secret is required to verify deliveries"
         )
     return secret.encode()
+
+
+# The state MAC is printed in every tracking issue: a short key could be guessed from it offline.
+_MIN_STATE_KEY_CHARS = 32
+
+
+def _state_key(env: Mapping[str, str]) -> bytes | None:
+    key = env.get("BOT_STATE_KEY", "")
+    if not key:
+        return None
+    if len(key) < _MIN_STATE_KEY_CHARS:
+        raise SettingsError(
+            f"BOT_STATE_KEY must be at least {_MIN_STATE_KEY_CHARS} characters of random text"
+            " (for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return key.encode()
 
 
 def _api_url(env: Mapping[str, str]) -> str:

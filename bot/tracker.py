@@ -40,7 +40,8 @@ from bot.tracking.render import (
     REQUEST_REVIEW_LINE,
     render_status_block,
 )
-from bot.tracking.state import RunRecord, StateCodec, TrackerState, human_digest
+from bot.tracking.keeper import StateKeeper
+from bot.tracking.state import RunRecord, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
 from bot.tracking.thinning import fit_block
 
@@ -58,11 +59,11 @@ class TrackerService:
         github: GitHubApp,
         results: ResultCollector,
         *,
-        state_secret: bytes,
+        states: StateKeeper,
     ) -> None:
         self.github = github
         self.results = results
-        self.codec = StateCodec(state_secret)
+        self.states = states
         self._locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -108,7 +109,7 @@ class TrackerService:
         block = block_content(issue.body)
         if issue.is_pull_request or issue.state != "open" or block is None:
             return  # fixes start from a status block the bot already wrote
-        state = self.codec.decode(split_body(issue.body).block, where)
+        state = await self.states.read(issue.body, where)
         finished = [r for r in state.runs if not r.provisional]
         rate = tracker.rate_of(finished[-1].counts) if finished else None
         memory = RulesMemory.from_data(state.rules)
@@ -129,7 +130,7 @@ class TrackerService:
             issue = await repo.issue(number)
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return
-            state = self.codec.decode(split_body(issue.body).block, where)
+            state = await self.states.read(issue.body, where)
             if _review_requested_in(block_content(issue.body) or ""):
                 # A human ticked "Request review now": one hand-over per tick, keyed by the state it was
                 # ticked on; the re-rendered block unticks it.
@@ -163,7 +164,7 @@ class TrackerService:
             issue = await repo.issue(tracker.issue)
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return None
-            state = self.codec.decode(split_body(issue.body).block, where)
+            state = await self.states.read(issue.body, where)
             report = latest(state, tracker)
             if report is None:
                 return None
@@ -182,7 +183,7 @@ class TrackerService:
         async with self._lock(repo.full_name, tracker.issue):
             issue = await repo.issue(tracker.issue)
             if issue.state == "open":
-                state = self.codec.decode(split_body(issue.body).block, where)
+                state = await self.states.read(issue.body, where)
                 await self._hand_over(repo, tracker, state, where_from, reason)
 
     async def _reevaluate(
@@ -223,7 +224,7 @@ class TrackerService:
             log.info("%s: the tracking issue is not an open issue; left alone", where)
             return
 
-        before = self.codec.decode(split_body(issue.body).block, where)
+        before = await self.states.read(issue.body, where)
         after, report = before, latest(before, tracker)
         if counted:
             after, report = assess(before, _run_record(results), tracker)
@@ -276,7 +277,7 @@ class TrackerService:
             block = render_status_block(
                 replace(report, history=kept.runs) if report is not None else None,
                 templates=self.configs.templates(repo),
-                state_marker=self.codec.encode(kept, where),
+                state_marker=self.states.marker(kept, where),
                 commit_url=commit_url(event),
                 checklist_line_found=checklist_line_found,
                 evaluation=evaluation if tracker.rules or tracker.fixes else None,
@@ -298,12 +299,18 @@ class TrackerService:
             return
         # The human text this write is based on, and the one it writes, so that the edited event of this
         # very write can tell whether it replaced an edit it never saw.
-        after = replace(after, seen=human_digest(human_text(read)), wrote=human_digest(human_text(human)))
+        after = replace(
+            after,
+            seen=human_digest(human_text(read)),
+            wrote=human_digest(human_text(human)),
+            generation=before.generation + 1,
+        )
         body = fitted(after)
         if len(body) > MAX_BODY_CHARS:
             await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return
         await repo.update_issue_body(tracker.issue, body)
+        await self.states.remember(body, after, where)
         await self.configs.report_template_problems(repo, tracker.issue)
 
     async def report_body_limit(self, repo: Repository, number: int, human_chars: int) -> None:
@@ -329,8 +336,8 @@ class TrackerService:
         not what the bot had read, the human text is restored and the bot's block re-applied to it.
         """
         where = f"{repo.full_name}#{number}"
-        written = self.codec.decode(split_body(written_body).block, where)
-        if not written.wrote or human_digest(human_text(written_body)) != written.wrote:
+        written = self.states.codec.decode(split_body(written_body).block, where)
+        if written is None or not written.wrote or human_digest(human_text(written_body)) != written.wrote:
             return  # not a write of this App's, or one from before writes were recorded
         if human_digest(human_text(replaced_body)) == written.seen:
             return  # the write was based on exactly the text it replaced
@@ -342,18 +349,22 @@ class TrackerService:
                     "%s: a write replaced an unseen edit, but the issue changed since; left alone", where
                 )
                 return
-            state = self.codec.decode(split_body(issue.body).block, where)
+            state = await self.states.read(issue.body, where)
             restored = replace_block(replaced_body, "")
             config = await self.configs.load(repo)
             tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
             if tracker is not None:
                 restored, _ = set_checklist_item(restored, tracker.checklist_line, state.gate_met)
             state = replace(
-                state, seen=human_digest(human_text(issue.body)), wrote=human_digest(human_text(restored))
+                state,
+                seen=human_digest(human_text(issue.body)),
+                wrote=human_digest(human_text(restored)),
+                generation=state.generation + 1,
             )
-            restored = replace_block(restored, self.codec.replace_marker(current, state, where))
+            restored = replace_block(restored, self.states.codec.replace_marker(current, state, where))
             log.warning("%s: the bot's last write replaced an edit it had not seen; restored it", where)
             await repo.update_issue_body(number, restored)
+            await self.states.remember(restored, state, where)
 
 
 def _review_requested_in(block: str) -> bool:

@@ -19,6 +19,8 @@ from tests.harness import BRANCH, INSTALLATION_ID, ISSUE, REPO, BotHarness
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = b"It's a Secret to Everybody"
+# For the tests that run the server as a process and read its states; the bot fixture generates its own.
+STATE_KEY = b"a state key of its own, 32 chars or more"
 APP_ID = 4242
 
 

@@ -21,6 +21,7 @@ from bot.testing.deliveries import (
     workflow_run_completed,
 )
 from bot.testing.fake_github import FakeGitHub
+from bot.tracking.state import StateCodec, TrackerState
 
 REPO = "platform-wrapper/backend"
 INSTALLATION_ID = 77
@@ -138,6 +139,16 @@ class BotHarness:
     @property
     def body(self) -> str:
         return str(self.fake.issue(REPO, ISSUE)["body"])
+
+    @property
+    def codec(self) -> StateCodec:
+        """The deployment's state codec, keyed as the running bot keys it."""
+        return self.app[TRACKERS].states.codec
+
+    @property
+    def state(self) -> TrackerState | None:
+        """The tracker state signed in the issue as it is now."""
+        return self.codec.decode(self.body, f"{REPO}#{ISSUE}")
 
     @property
     def comments(self) -> list[str]:

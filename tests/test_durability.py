@@ -22,7 +22,7 @@ from bot.testing.deliveries import check_run_completed, deliver, issue_edited
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.body import BLOCK_BEGIN, human_text
 from bot.tracking.state import StateCodec
-from tests.conftest import APP_ID, DEFAULT_CONFIG, WEBHOOK_SECRET
+from tests.conftest import APP_ID, DEFAULT_CONFIG, STATE_KEY, WEBHOOK_SECRET
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, sha_of, summary
 
 GATE_TICKED = "- [x] >90% test pass rate achieved"
@@ -176,6 +176,7 @@ class ServerProcess:
             "GITHUB_APP_ID": str(APP_ID),
             "GITHUB_PRIVATE_KEY": private_key_pem.decode(),
             "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+            "BOT_STATE_KEY": STATE_KEY.decode(),
             "GITHUB_API_URL": fake.url,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
@@ -301,7 +302,8 @@ async def test_kill_9_during_intake_and_work_loses_and_doubles_nothing(
         await server.stop()
 
     body = github.issue(REPO, ISSUE)["body"]
-    state = StateCodec(WEBHOOK_SECRET).decode(body, f"{REPO}#{ISSUE}")
+    state = StateCodec(STATE_KEY).decode(body, f"{REPO}#{ISSUE}")
+    assert state is not None
     recorded = [run.sha for run in state.runs]
     assert killed_at < commits and len(acknowledged) == commits
     assert sorted(recorded) == sorted(sha_of(f"k{n}") for n in range(commits))  # each commit once

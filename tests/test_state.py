@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from dataclasses import replace
+
 import pytest
 
 from bot.results.counts import TestCounts
@@ -24,15 +28,19 @@ def recorded(state: TrackerState, *runs: RunRecord) -> TrackerState:
     return state
 
 
+STATE_KEY = b"the deployment's own state key"
+WEBHOOK_SECRET = b"webhook secret"
+
+
 @pytest.fixture
 def codec() -> StateCodec:
-    return StateCodec(b"webhook secret")
+    return StateCodec(STATE_KEY, legacy_secrets=(WEBHOOK_SECRET,))
 
 
 def test_state_round_trips_through_the_marker(codec: StateCodec) -> None:
     state = recorded(TrackerState(), run("a" * 40, 143, 84), run("b" * 40, 214, 13))
     marker = codec.encode(state, SCOPE)
-    assert marker.startswith("<!-- issue-status-bot:state v1 ") and marker.endswith(" -->")
+    assert marker.startswith("<!-- issue-status-bot:state v2 ") and marker.endswith(" -->")
     assert "--" not in marker[4:-3]
     assert codec.decode(f"text before\n{marker}\ntext after", SCOPE) == state
 
@@ -68,20 +76,45 @@ def test_history_is_thinned_keeping_the_baseline_and_the_latest_runs() -> None:
     [
         pytest.param(lambda m, c: m.replace(m.split(" ")[3][:8], "AAAAAAAA"), id="edited payload"),
         pytest.param(lambda m, c: m[:-68] + "0" * 64 + " -->", id="edited mac"),
-        pytest.param(lambda m, c: StateCodec(b"other secret").encode(c, SCOPE), id="another app's key"),
+        pytest.param(lambda m, c: StateCodec(b"other key").encode(c, SCOPE), id="another deployment's key"),
         pytest.param(
-            lambda m, c: StateCodec(b"webhook secret").encode(c, "other/repo#2"),
+            lambda m, c: StateCodec(WEBHOOK_SECRET).encode(c, SCOPE), id="keyed by the webhook secret"
+        ),
+        pytest.param(
+            lambda m, c: StateCodec(STATE_KEY).encode(c, "other/repo#2"),
             id="copied from another issue",
         ),
         pytest.param(lambda m, c: "<!-- issue-status-bot:state v1 !!! zz -->", id="garbage"),
     ],
 )
-def test_forged_or_copied_state_is_rebuilt(codec: StateCodec, forge: object) -> None:
+def test_forged_or_copied_state_is_not_believed(codec: StateCodec, forge: object) -> None:
     state = recorded(TrackerState(gate_met=True), run("a" * 40, 214, 13))
     forged = forge(codec.encode(state, SCOPE), state)  # type: ignore[operator]
-    assert codec.decode(forged, SCOPE) == TrackerState()
+    assert codec.decode(forged, SCOPE) is None
 
 
-def test_missing_block_gives_a_fresh_state(codec: StateCodec) -> None:
-    assert codec.decode(None, SCOPE) == TrackerState()
-    assert codec.decode("a block without state", SCOPE) == TrackerState()
+def test_missing_block_has_no_state(codec: StateCodec) -> None:
+    assert codec.decode(None, SCOPE) is None
+    assert codec.decode("a block without state", SCOPE) is None
+
+
+def test_the_generation_round_trips(codec: StateCodec) -> None:
+    state = replace(recorded(TrackerState(), run("a" * 40, 143, 84)), generation=41)
+    decoded = codec.decode(codec.encode(state, SCOPE), SCOPE)
+    assert decoded is not None and decoded.generation == 41
+
+
+def legacy_marker(state: TrackerState, secret: bytes) -> str:
+    """A state as version 1 wrote it: signed with a key derived from the webhook secret, no generation."""
+    key = hmac.new(secret, b"issue-status-bot/state/v1", hashlib.sha256).digest()
+    marker = StateCodec(b"unused").encode(replace(state, generation=0), SCOPE)
+    payload = marker.split(" ")[3]
+    mac = hmac.new(key, f"{SCOPE}\n{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"<!-- issue-status-bot:state v1 {payload} {mac} -->"
+
+
+def test_an_upgrade_reads_the_states_version_1_signed_with_the_webhook_secret(codec: StateCodec) -> None:
+    state = recorded(TrackerState(gate_met=True), run("a" * 40, 214, 13))
+    assert codec.decode(legacy_marker(state, WEBHOOK_SECRET), SCOPE) == state
+    assert codec.decode(legacy_marker(state, b"another secret"), SCOPE) is None
+    assert StateCodec(STATE_KEY).decode(legacy_marker(state, WEBHOOK_SECRET), SCOPE) is None

@@ -6,8 +6,7 @@ from __future__ import annotations
 from bot.results.counts import TestCounts
 from bot.tracker import MAX_BODY_CHARS
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, human_text, replace_block
-from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
-from tests.conftest import WEBHOOK_SECRET
+from bot.tracking.state import MAX_HISTORY, RunRecord, TrackerState
 from tests.harness import ISSUE, REPO, BotHarness, summary
 
 SCOPE = f"{REPO}#{ISSUE}"
@@ -26,8 +25,8 @@ def seeded_history(runs: int) -> TrackerState:
     return state
 
 
-def body_with_history(human: str, state: TrackerState) -> str:
-    marker = StateCodec(WEBHOOK_SECRET).encode(state, SCOPE)
+def body_with_history(bot: BotHarness, human: str, state: TrackerState) -> str:
+    marker = bot.codec.encode(state, SCOPE)
     return replace_block(human, f"(an older rendering)\n{marker}")
 
 
@@ -42,9 +41,10 @@ async def test_the_trend_chart_draws_the_rate_and_the_gate(bot: BotHarness) -> N
 
 
 async def test_a_long_history_is_thinned_keeping_the_baseline(bot: BotHarness, canonical_body: str) -> None:
-    bot.fake.edit_issue_body(REPO, ISSUE, body_with_history(canonical_body, seeded_history(MAX_HISTORY)))
+    bot.fake.edit_issue_body(REPO, ISSUE, body_with_history(bot, canonical_body, seeded_history(MAX_HISTORY)))
     await bot.ci_completed("c-new", {"tests": summary(13, 214)})
-    state = StateCodec(WEBHOOK_SECRET).decode(bot.body, SCOPE)
+    state = bot.state
+    assert state is not None
     assert len(state.runs) == MAX_HISTORY
     assert state.runs[0].sha == f"{0:040x}"  # the baseline run
     assert state.baseline_rate is not None and round(state.baseline_rate, 3) == 0.630
@@ -52,12 +52,13 @@ async def test_a_long_history_is_thinned_keeping_the_baseline(bot: BotHarness, c
 
 async def test_a_body_near_the_limit_shows_less_history_and_keeps_all_human_text(bot: BotHarness) -> None:
     human = "- [ ] >90% test pass rate achieved\n" + ("Notes from the team. " * 2_950)
-    bot.fake.edit_issue_body(REPO, ISSUE, body_with_history(human, seeded_history(MAX_HISTORY)))
+    bot.fake.edit_issue_body(REPO, ISSUE, body_with_history(bot, human, seeded_history(MAX_HISTORY)))
     await bot.ci_completed("c-new", {"tests": summary(13, 214)})
     body = bot.body
     assert len(body) <= MAX_BODY_CHARS
     assert human_text(body).endswith(human.replace("- [ ]", "- [x]"))
-    state = StateCodec(WEBHOOK_SECRET).decode(body, SCOPE)
+    state = bot.codec.decode(body, SCOPE)
+    assert state is not None
     assert 1 < len(state.runs) < MAX_HISTORY
     assert state.runs[0].sha == f"{0:040x}" and "**Pass rate: 94.3%**" in body
 

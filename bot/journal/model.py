@@ -6,6 +6,7 @@ machine is not enough; the retry schedule is a pure function so every implementa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
@@ -75,8 +76,11 @@ class Journal(Protocol):
         """The delivery's effects are written: it is done."""
         ...
 
-    async def fail(self, delivery_id: str, error: str, now: float) -> JournalEntry:
-        """Schedule a retry with backoff, or park the entry as dead once its attempts are used up."""
+    async def fail(self, delivery_id: str, error: str, now: float, *, park: bool = False) -> JournalEntry:
+        """Schedule a retry with backoff, or park the entry as dead once its attempts are used up.
+
+        ``park`` parks it at once: retrying cannot help until an operator acts (``deliveries retry``).
+        """
         ...
 
     async def retry(self, delivery_id: str) -> bool:
@@ -95,6 +99,18 @@ class Journal(Protocol):
 
     async def prune(self, now: float, keep_seconds: float = REDELIVERY_WINDOW_SECONDS) -> int:
         """Forget done entries received more than ``keep_seconds`` ago; never pending, failed or dead."""
+        ...
+
+    async def deployment_secret(self, name: str, generate: Callable[[], bytes]) -> bytes:
+        """The deployment's secret ``name``: ``generate``'s value from whichever process asked first."""
+        ...
+
+    async def tracker_state(self, scope: str) -> str | None:
+        """The state marker last saved for ``scope`` ("owner/repo#2"), if any."""
+        ...
+
+    async def save_tracker_state(self, scope: str, generation: int, marker: str) -> None:
+        """Keep ``marker`` for ``scope`` unless a later generation is kept already."""
         ...
 
     async def close(self) -> None: ...

@@ -49,6 +49,18 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX deliveries_open ON deliveries (seq, key) WHERE status IN ('pending', 'failed')",
         "CREATE INDEX deliveries_done ON deliveries (received_at) WHERE status = 'done'",
     ),
+    (
+        # Secrets every process of the deployment shares (the state key), made once by the first to ask.
+        "CREATE TABLE deployment_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT",
+        # The state marker each tracker was last written with: what the bot knows, whatever the issue says.
+        """
+        CREATE TABLE tracker_states (
+            scope TEXT PRIMARY KEY,
+            generation INTEGER NOT NULL,
+            marker TEXT NOT NULL
+        ) STRICT
+        """,
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -182,7 +194,7 @@ class SQLiteJournal:
 
         await self._writer.submit(mark_done, writes=True)
 
-    async def fail(self, delivery_id: str, error: str, now: float) -> JournalEntry:
+    async def fail(self, delivery_id: str, error: str, now: float, *, park: bool = False) -> JournalEntry:
         def mark_failed(connection: sqlite3.Connection) -> JournalEntry:
             row = connection.execute(
                 "SELECT attempts FROM deliveries WHERE delivery_id = ?", (delivery_id,)
@@ -190,7 +202,7 @@ class SQLiteJournal:
             if row is None:
                 raise UnknownDelivery(delivery_id)
             attempts = row[0] + 1
-            if attempts >= self._max_attempts:
+            if park or attempts >= self._max_attempts:
                 status, next_attempt_at = "dead", now
             else:
                 delay = backoff_delay(
@@ -252,6 +264,40 @@ class SQLiteJournal:
             return cursor.rowcount
 
         return await self._writer.submit(forget, writes=True)
+
+    async def deployment_secret(self, name: str, generate: Callable[[], bytes]) -> bytes:
+        candidate = generate()
+
+        def get_or_make(connection: sqlite3.Connection) -> bytes:
+            connection.execute(
+                "INSERT INTO deployment_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, candidate),
+            )
+            row = connection.execute(
+                "SELECT value FROM deployment_secrets WHERE name = ?", (name,)
+            ).fetchone()
+            return bytes(row[0])
+
+        return await self._writer.submit(get_or_make, writes=True)
+
+    async def tracker_state(self, scope: str) -> str | None:
+        def select(connection: sqlite3.Connection) -> str | None:
+            row = connection.execute("SELECT marker FROM tracker_states WHERE scope = ?", (scope,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(select)
+
+    async def save_tracker_state(self, scope: str, generation: int, marker: str) -> None:
+        def upsert(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT INTO tracker_states (scope, generation, marker) VALUES (?, ?, ?)"
+                " ON CONFLICT (scope) DO UPDATE"
+                " SET generation = excluded.generation, marker = excluded.marker"
+                " WHERE excluded.generation >= tracker_states.generation",
+                (scope, generation, marker),
+            )
+
+        await self._writer.submit(upsert, writes=True)
 
     async def close(self) -> None:
         await self._writer.close()

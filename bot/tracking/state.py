@@ -1,8 +1,11 @@
 """The bot's memory of a tracker, kept as hidden, authenticated state inside its own block.
 
-Keeping state in the issue itself means the bot needs no database to know the history, and a human who
-deletes the block resets it. The state is signed with a key derived from the webhook secret and bound to
-the repository and issue, so a hand-edited, forged or copied state is detected and rebuilt, not trusted.
+The state travels with the issue, so a deployment that lost its disk still knows the history. It is
+signed with the deployment's own state key (never the webhook secret: the MAC is public, and a weak
+secret could be guessed from it offline) and bound to the repository and issue, so a hand-edited, forged
+or copied state is detected. Each write carries a generation one above the last: an older signed state
+pasted back by an issue editor is recognised as older (see tracking/keeper.py, which also keeps the last
+state written, so that neither a replayed nor a damaged state wins over it).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +27,10 @@ from bot.tracking.thinning import thin_history
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+# Version 1 states were signed with a key derived from the webhook secret; read (never written) so that an
+# upgrade keeps every tracker's history.
+_LEGACY_VERSION = 1
 # Enough runs for a trend; older ones are thinned (the baseline kept) so the encoded state stays small.
 MAX_HISTORY = 100
 _COUNT_FIELDS = (
@@ -63,6 +69,7 @@ class TrackerState:
     seen: str = ""
     wrote: str = ""
     rules: dict[str, Any] = field(default_factory=dict)  # the rules engine's memory (RulesMemory.as_data)
+    generation: int = 0  # one more with each write of the bot's: tells a replayed older state apart
 
     def with_run(self, run: RunRecord, rate: float | None) -> TrackerState:
         """Record a run (its ``rate`` becomes the baseline if there is none yet); a commit already recorded
@@ -101,11 +108,15 @@ def human_digest(human_text: str) -> str:
 class StateCodec:
     """Encodes state into the block's hidden marker and decodes only what the bot itself signed."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._key = hmac.new(secret, b"issue-status-bot/state/v1", hashlib.sha256).digest()
+    def __init__(self, key: bytes, *, legacy_secrets: Sequence[bytes] = ()) -> None:
+        self._key = hmac.new(key, b"issue-status-bot/state/v2", hashlib.sha256).digest()
+        self._legacy_keys = tuple(
+            hmac.new(secret, b"issue-status-bot/state/v1", hashlib.sha256).digest()
+            for secret in legacy_secrets
+        )
 
-    def _mac(self, scope: str, payload: str) -> str:
-        return hmac.new(self._key, f"{scope}\n{payload}".encode(), hashlib.sha256).hexdigest()
+    def _mac(self, key: bytes, scope: str, payload: str) -> str:
+        return hmac.new(key, f"{scope}\n{payload}".encode(), hashlib.sha256).hexdigest()
 
     def encode(self, state: TrackerState, scope: str) -> str:
         """The marker line; ``scope`` ("owner/repo#2") binds it to one tracking issue."""
@@ -119,28 +130,31 @@ class StateCodec:
             "seen": state.seen,
             "wrote": state.wrote,
             "rules": state.rules,
+            "generation": state.generation,
         }
         raw = json.dumps(data, separators=(",", ":")).encode()
         payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        return f"<!-- issue-status-bot:state v{STATE_VERSION} {payload} {self._mac(scope, payload)} -->"
+        mac = self._mac(self._key, scope, payload)
+        return f"<!-- issue-status-bot:state v{STATE_VERSION} {payload} {mac} -->"
 
     def replace_marker(self, block: str, state: TrackerState, scope: str) -> str:
         """``block`` with its state marker replaced by one for ``state``."""
         return _STATE_RE.sub(lambda _: self.encode(state, scope), block, count=1)
 
-    def decode(self, block: str | None, scope: str) -> TrackerState:
-        """The state in ``block``, or a fresh state when it is absent, forged or unreadable."""
+    def decode(self, block: str | None, scope: str) -> TrackerState | None:
+        """The state signed in ``block``; None when it is absent, forged, copied or unreadable."""
         if not block:
-            return TrackerState()
+            return None
         matches = list(_STATE_RE.finditer(block))
         match = matches[-1] if matches else None  # the last one is the bot's
         if match is None:
-            log.warning("%s: the status block has no state marker; starting a new history", scope)
-            return TrackerState()
+            log.warning("%s: the status block has no state marker", scope)
+            return None
         version, payload, mac = match.groups()
-        if int(version) != STATE_VERSION or not hmac.compare_digest(mac, self._mac(scope, payload)):
-            log.warning("%s: the status block's state is not signed by this App; rebuilt", scope)
-            return TrackerState()
+        keys = {STATE_VERSION: (self._key,), _LEGACY_VERSION: self._legacy_keys}.get(int(version), ())
+        if not any(hmac.compare_digest(mac, self._mac(key, scope, payload)) for key in keys):
+            log.warning("%s: the status block's state is not signed by this deployment", scope)
+            return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             return TrackerState(
@@ -155,8 +169,15 @@ class StateCodec:
                 seen=str(data.get("seen", "")),
                 wrote=str(data.get("wrote", "")),
                 rules=dict(data.get("rules") or {}),
+                generation=int(data.get("generation", 0)),
             )
         except (binascii.Error, ValueError, KeyError, TypeError):
             # Signed by us but unreadable can only mean a bug in an older version; never crash on it.
-            log.exception("%s: the signed state could not be read; rebuilt", scope)
-            return TrackerState()
+            log.exception("%s: the signed state could not be read", scope)
+            return None
+
+
+def state_marker_in(block: str) -> str | None:
+    """The bot's state marker line in ``block`` (the last one), as written."""
+    matches = list(_STATE_RE.finditer(block))
+    return matches[-1].group(0).rstrip("\r") if matches else None
