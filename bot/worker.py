@@ -21,6 +21,7 @@ import orjson
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
+from bot.github.client import InstallationGone
 from bot.journal import Journal, JournalEntry
 from bot.tracker import TrackerService
 
@@ -198,6 +199,9 @@ class DeliveryWorkers:
             entry = dispatch.entries[-1]
             try:
                 await self._router.dispatch(dispatch.event, self._trackers)
+            except InstallationGone as gone:
+                # Retrying cannot help until the App is installed again: park it now, with the reason.
+                await self._settle(dispatch.entries, f"{type(gone).__name__}: {gone}", park=True)
             except Exception as error:
                 log.exception("%s failed", entry.describe())
                 await self._settle(dispatch.entries, f"{type(error).__name__}: {error}")
@@ -210,13 +214,13 @@ class DeliveryWorkers:
                         len(dispatch.entries),
                     )
 
-    async def _settle(self, entries: list[JournalEntry], error: str | None) -> None:
+    async def _settle(self, entries: list[JournalEntry], error: str | None, *, park: bool = False) -> None:
         for entry in entries:
             if error is None:
                 await self.journal.complete(entry.delivery_id)
                 self.processed += 1
             else:
-                parked = await self.journal.fail(entry.delivery_id, error[:1000], self._clock())
+                parked = await self.journal.fail(entry.delivery_id, error[:1000], self._clock(), park=park)
                 self.failed += 1
                 if parked.status == "dead":
                     log.error(

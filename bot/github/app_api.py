@@ -13,8 +13,8 @@ from datetime import datetime
 
 import aiohttp
 from gidgethub.aiohttp import GitHubAPI
-from gidgethub.apps import get_jwt
 
+from bot.github.auth import AppKey
 from bot.github.client import USER_AGENT, InstallationClient
 from bot.github.repository import PAGE_SIZE
 
@@ -56,11 +56,10 @@ class AppAPI:
         self, session: aiohttp.ClientSession, *, api_url: str, app_id: int, private_key_pem: bytes
     ) -> None:
         self._gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
-        self._app_id = str(app_id)
-        self._private_key = private_key_pem
+        self._key = AppKey(app_id, private_key_pem)
 
     def _jwt(self) -> str:
-        return get_jwt(app_id=self._app_id, private_key=self._private_key)
+        return self._key.jwt()
 
     async def installation_ids(self) -> list[int]:
         """Every installation of the App."""

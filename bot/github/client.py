@@ -69,6 +69,22 @@ class GitHubUnavailable(Exception):
         self.attempts = attempts
 
 
+class InstallationGone(Exception):
+    """GitHub refuses the App a token for this installation: uninstalled (404) or suspended (403).
+
+    Nothing the bot does for the installation can succeed until it is installed or unsuspended again,
+    so a delivery that meets this is parked with the reason rather than retried or read as "no file".
+    """
+
+    def __init__(self, installation_id: int, status: int) -> None:
+        why = "it is suspended" if status == 403 else "the App was uninstalled, or the id is wrong"
+        super().__init__(
+            f"installation {installation_id} is gone: GitHub answered {status} to minting its token ({why})"
+        )
+        self.installation_id = installation_id
+        self.status = status
+
+
 @dataclass
 class Installation:
     """What every client acting for one installation shares."""
