@@ -16,16 +16,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.commits import CommitEvent, commit_url
-from bot.config import (
-    TrackerConfig,
-)
+from bot.config import GateCondition, TrackerConfig
 from bot.configs import RepositoryConfigs
 from bot.github.client import GitHubApp
 from bot.github.repository import Repository
 from bot.handover import announce
 from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, apply, evaluate, start_fixes
+from bot.rules import Event as RulesEvent
 from bot.rules.events import make_event
+from bot.rules.recovery import not_yet_said, said_in
 from bot.tracking.body import (
     block_content,
     checklist_items,
@@ -244,15 +244,26 @@ class TrackerService:
             assert report is not None
             evidence = Evidence(after.runs, results.cases or None, report.baseline_rate, datetime.now(UTC))
             evaluation = evaluate(tracker, issue.body, evidence, RulesMemory.from_data(before.rules))
+            events: Sequence[RulesEvent] = evaluation.events
+            if not before.runs and events:
+                events = await self._not_yet_said(repo, tracker, events)
             # Effects before the state that records them: each announcement carries its key, so a
             # retry after a crash finds it and posts nothing twice.
-            await announce(repo, tracker, evaluation.events, report, event, self.configs.templates(repo))
+            await announce(repo, tracker, events, report, event, self.configs.templates(repo))
             human = apply(human, evaluation.ticks, evaluation.marks)
             after = replace(after, rules=evaluation.memory.as_data())
 
         await self._publish(
             repo, tracker, issue.body, human, before, after, report, evaluation, event, results.unavailable
         )
+
+    async def _not_yet_said(
+        self, repo: Repository, tracker: TrackerConfig, events: Sequence[RulesEvent]
+    ) -> Sequence[RulesEvent]:
+        """Without a recorded history the rules remember nothing: the App's comments tell what was said."""
+        said = said_in(await repo.comment_bodies(tracker.issue), tracker.issue)
+        waits_for_gate = any(isinstance(condition, GateCondition) for condition in tracker.review.when)
+        return not_yet_said(events, said, review_waits_for_gate=waits_for_gate)
 
     async def _publish(
         self,
