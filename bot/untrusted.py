@@ -1,8 +1,11 @@
 """Neutralising text that comes from CI or payloads (job, artifact and test names) before it is shown.
 
-Anyone who can push a workflow chooses those names. Shown as an inline code span on one line, nothing in
-them can mention people, reference issues, open an HTML comment that forges the bot's markers, or break
-the surrounding Markdown.
+Anyone who can push a workflow chooses those names. GitHub turns text into links and pings in two
+places: its Markdown parser (cmark-gfm: links, ``<https://...>``, and the autolink extension's bare
+``https://...``, ``www.`` and e-mail addresses), then filters over the rendered HTML's text that make
+``@name`` a mention and ``#12``, ``GH-12``, ``owner/repo#12`` references. Neither acts inside a code span,
+so ``code_span`` is the default. ``plain_text`` is for sentences that mix our words and theirs: it escapes
+Markdown and puts a word joiner (U+2060, invisible) right after each trigger, where no pattern allows it.
 """
 
 from __future__ import annotations
@@ -28,13 +31,18 @@ def code_span(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{fence}{padding}{flat}{padding}{fence}"
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~@])")
+# "&" too: "&#64;name" would render as a mention.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+!|~@&])")
+WORD_JOINER = "\u2060"
+# The positions a word joiner breaks: after "@" (mentions, e-mail) and "#" (references), before "://"
+# (scheme autolinks), between "www" and "." and between "GH-" and its number.
+_LINK_TRIGGER = re.compile(r"(?<=[@#])|(?=://)|(?<=www)(?=\.)|(?<=gh-)(?=[0-9])", re.IGNORECASE)
 
 
 def plain_text(text: str, limit: int = 200) -> str:
-    """``text`` shown as itself in Markdown on one line: every character Markdown or GitHub would act on
-    (emphasis, links, HTML, mentions) is escaped."""
+    """``text`` shown as itself in Markdown on one line: every character Markdown would act on (emphasis,
+    links, HTML, entities) is escaped, and no link, mention or issue reference can form."""
     flat = _CONTROL.sub(" ", text).strip()
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
-    return _MARKDOWN.sub(r"\\\1", flat)
+    return _LINK_TRIGGER.sub(WORD_JOINER, _MARKDOWN.sub(r"\\\1", flat))
