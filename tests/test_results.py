@@ -7,6 +7,7 @@ read back from the fake issue.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tracemalloc
 import zipfile
@@ -96,6 +97,44 @@ async def test_a_200_mb_log_is_read_in_bounded_memory(bot: BotHarness, ranges: b
     assert "**Pass rate: 63.0%** (143 passed, 84 failed, 7 skipped)" in status_block(bot)
     # The fake and the bot share this process; both stream, so the peak stays far below the log's size.
     assert peak < 24 * 1024 * 1024, f"peak traced memory {peak / 2**20:.1f} MiB"
+
+
+class LoopLag:
+    """The worst delay of a 5 ms timer while something else runs: how long the event loop was held."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, loop.time() - before - 0.005)
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+@pytest.mark.parametrize(
+    "filler",
+    [b"\n" * 2**20, b"x\n" * 2**18],
+    ids=["a MiB of blank lines", "half a MiB of one-letter lines"],
+)
+async def test_a_hostile_log_never_holds_the_event_loop(bot: BotHarness, filler: bytes) -> None:
+    run = bot.workflow("c1", {"tests": filler + PYTEST_LOG})
+    async with LoopLag() as lag:
+        await bot.workflow_completed(run)
+    assert PYTEST_LINE in status_block(bot)
+    # Blocking took 3.3 s for the blank lines; scanned in a worker thread, the loop waits a GIL turn at most.
+    assert lag.worst < 0.25, f"the event loop was held for {lag.worst:.2f} s"
 
 
 async def test_invalid_utf8_and_ansi_colours_in_a_log_do_not_hide_the_summary(bot: BotHarness) -> None:

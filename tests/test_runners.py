@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,24 @@ def test_a_hundred_thousand_line_log_is_read_in_one_pass() -> None:
 
     assert summary is not None
     assert summary.counts == TestCounts(passed=5, failed=3, skipped=1)
+
+
+def test_a_mib_of_blank_lines_is_scanned_in_a_fraction_of_a_second() -> None:
+    text = "\n" * 2**20 + read_fixture("pytest/default.txt")
+    started = time.perf_counter()
+    summary = parse_summary(text)
+    elapsed = time.perf_counter() - started
+
+    assert summary is not None and summary.counts == PYTEST_SAMPLE
+    assert elapsed < 1.0, f"{elapsed:.2f} s (it took 3.3 s when every blank line met every reader)"
+
+
+@pytest.mark.parametrize("fixture", sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.glob("*/*.txt")))
+def test_runs_of_blank_lines_read_as_one(fixture: str) -> None:
+    """Skipping the blanks after the first changes no summary: each reader's answer to one is final."""
+    lines = read_fixture(fixture).splitlines()
+    padded = [
+        padded for line in lines for padded in ((line, "", " \t", "\x1b[0m") if not line.strip() else (line,))
+    ]
+
+    assert parse_summary("\n".join(padded)) == parse_summary("\n".join(lines))

@@ -2,18 +2,20 @@
 
 A check run made by GitHub Actions has the job's id. Its log is read from the end (only the last MiB is
 asked for), GitHub's timestamp prefix is stripped from every line, and the runner summary parsers look
-for the final summary; ANSI colour codes are removed by them.
+for the final summary; ANSI colour codes are removed by them. Decoding and scanning a MiB is CPU work done
+in a worker thread, so the event loop keeps answering webhooks while a hostile log is read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
 
 from bot.github.blobs import BlobReader, BlobUnavailable
 from bot.github.repository import NotStored, Repository
-from bot.results.runners import parse_summary
+from bot.results.runners import RunnerSummary, parse_summary
 from bot.results.sources import JobResult, ResultsUnavailable, made_by_actions
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,11 @@ def log_text(data: bytes, *, starts_mid_line: bool) -> str:
     if starts_mid_line:
         text = text.partition("\n")[2]
     return _TIMESTAMP.sub("", text)
+
+
+def log_summary(data: bytes, *, starts_mid_line: bool) -> RunnerSummary | None:
+    """The runner summary in a log's bytes: decoding and scanning together, for a worker thread."""
+    return parse_summary(log_text(data, starts_mid_line=starts_mid_line))
 
 
 class JobLogSource:
@@ -58,7 +65,7 @@ class JobLogSource:
             raise ResultsUnavailable(f"its log is {what} ({missing.status})") from None
         except BlobUnavailable as failure:
             raise ResultsUnavailable(f"its log could not be read: {failure.reason}") from None
-        summary = parse_summary(log_text(data, starts_mid_line=len(data) >= self._tail_bytes))
+        summary = await asyncio.to_thread(log_summary, data, starts_mid_line=len(data) >= self._tail_bytes)
         if summary is None:
             log.debug("%s: no runner summary in the log of job %s", repo.full_name, job_id)
             return None

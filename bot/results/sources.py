@@ -7,6 +7,7 @@ reaches the status block instead of a made-up number.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +17,9 @@ from bot.results.junit import TestCaseResult
 from bot.results.runners import parse_summary
 
 ACTIONS_APP = "github-actions"
+# GitHub lets each output field hold 65,535 characters; scanning that many short lines takes a good part of
+# a second, so longer texts are scanned in a worker thread, shorter ones in place (a thread hop costs more).
+INLINE_SCAN_CHARS = 8192
 
 
 def made_by_actions(item: dict[str, Any]) -> bool:
@@ -61,7 +65,10 @@ class CheckRunOutputSource:
             text = output.get(part)
             if not isinstance(text, str) or not text:
                 continue
-            summary = parse_summary(text)
+            if len(text) <= INLINE_SCAN_CHARS:
+                summary = parse_summary(text)
+            else:
+                summary = await asyncio.to_thread(parse_summary, text)
             if summary is not None:
                 return JobResult(
                     check_run_id=int(check_run["id"]),
