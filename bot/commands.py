@@ -16,13 +16,12 @@ from bot.config import TrackerConfig, parse_baseline
 from bot.github.repository import Repository
 from bot.reconcile import latest_commit_with_results
 from bot.tracker import TrackerService
+from bot.tracking.markdown import paragraph_line_starts
 from bot.tracking.render import percent
 
 log = logging.getLogger(__name__)
 
-_COMMAND = re.compile(
-    r"^[ \t]*/status[ \t]+(refresh|baseline|review)\b[ \t]*([^\r\n]*)\r?$", re.MULTILINE | re.IGNORECASE
-)
+_COMMAND = re.compile(r"/status[ \t]+(refresh|baseline|review)\b[ \t]*(.*)", re.IGNORECASE)
 # GitHub's legacy permission field: "maintain" reads as "write", "triage" as "read".
 STEERING_PERMISSIONS = frozenset({"admin", "write"})
 
@@ -34,11 +33,16 @@ class Command:
 
 
 def parse_command(text: str) -> Command | None:
-    """The first ``/status`` command at the start of a line of ``text``, if any."""
-    match = _COMMAND.search(text)
-    if match is None:
-        return None
-    return Command(match[1].lower(), match[2].strip())
+    """The first ``/status`` command opening a line of a visible, top-level paragraph of ``text``.
+
+    Read as GitHub renders the comment: a command in code, a quote (a quoted reply is not a new
+    instruction), a list, raw HTML, an HTML comment or a ``<details>`` section does not run.
+    """
+    for line in paragraph_line_starts(text):
+        match = _COMMAND.fullmatch(line)
+        if match is not None:
+            return Command(match[1].lower(), match[2].strip())
+    return None
 
 
 async def run_command(

@@ -20,10 +20,12 @@ from bot.tracking.body import (
     block_content,
     checklist_items,
     find_checklist_item,
+    human_text,
     replace_block,
     set_checklist_item,
     split_body,
 )
+from tests.harness import ISSUE, REPO, BotHarness, summary
 
 EXAMPLE = (EXAMPLES / "issue-2-status-update.md").read_bytes().decode()
 EXAMPLE_CRLF = EXAMPLE.replace("\n", "\r\n")
@@ -157,6 +159,12 @@ FENCED_MARKER_BODIES = {
     "in-blockquote": f"> ```\n> {BLOCK_BEGIN}\n> {BLOCK_END}\n> ```\n",
     "unclosed-fence": f"```\n{BLOCK_BEGIN}\nbot\n{BLOCK_END}\n",
     "html-comment": f"<!--\n{BLOCK_BEGIN}\n{BLOCK_END}\n-->\n",
+    "comment-opened-on-a-text-line": f"<!-- a note\n{BLOCK_BEGIN}\n{BLOCK_END}\n-->\n",
+    "indented-code": f"Paste this:\n\n    {BLOCK_BEGIN}\n    my code\n    {BLOCK_END}\n",
+    "tab-indented-code": f"\t{BLOCK_BEGIN}\n\tmy code\n\t{BLOCK_END}\n",
+    "indented-code-in-list-item": f"- Paste:\n\n      {BLOCK_BEGIN}\n      {BLOCK_END}\n",
+    "pre-block": f"<pre>\n{BLOCK_BEGIN}\nmy code\n{BLOCK_END}\n</pre>\n",
+    "textarea-block": f"<textarea>\n{BLOCK_BEGIN}\n{BLOCK_END}\n</textarea>\n",
     "crlf": f"```\r\n{BLOCK_BEGIN}\r\n{BLOCK_END}\r\n```\r\n",
 }
 
@@ -184,6 +192,22 @@ def test_markers_quoted_in_code_are_not_the_block_and_stay_untouched(body: str) 
 )
 def test_a_begin_marker_not_alone_on_its_line_does_not_start_a_block(body: str) -> None:
     assert split_body(body).block is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<div>\n{BLOCK_BEGIN}\nbot\n{BLOCK_END}\n",
+        f"Text a human wrote\n{BLOCK_BEGIN}\nbot\n{BLOCK_END}\nmore text\n",
+        f"<!-- a comment -->\n{BLOCK_BEGIN}\nbot\n<sub>note</sub>\n<!-- state -->\n{BLOCK_END}\n",
+        f"<pre>\ncode\n</pre>\n{BLOCK_BEGIN}\nbot\n{BLOCK_END}\n",
+        f"    indented code\n\n{BLOCK_BEGIN}\nbot\n{BLOCK_END}\n",
+    ],
+    ids=["in-raw-html", "interrupting-a-paragraph", "after-html-lines", "after-a-closed-pre", "after-code"],
+)
+def test_markers_github_sees_as_html_comments_are_the_block(body: str) -> None:
+    assert split_body(body).block is not None
+    assert (block_content(body) or "").startswith("bot")
 
 
 def test_a_marker_after_a_closed_fence_is_recognised() -> None:
@@ -238,6 +262,15 @@ def test_the_first_of_several_blocks_is_the_bots_and_the_copies_stay() -> None:
     assert replace_block(body, "new") == f"{BLOCK_BEGIN}\nnew\n{BLOCK_END}\n\nnotes\n{copy}"
 
 
+def test_a_humans_indented_code_block_with_markers_is_kept_byte_for_byte_through_two_writes() -> None:
+    code = f"    {BLOCK_BEGIN}\r\n    keep: this is my code\r\n    {BLOCK_END}\r\n"
+    body = f"How to pin a block by hand:\r\n\r\n{code}\r\n- [ ] {GATE_LINE}\r\n"
+    first = replace_block(body, STATUS_V1)
+    second = replace_block(first, STATUS_V2)
+    assert second == block(STATUS_V2, "\r\n") + "\r\n\r\n" + body
+    assert set_checklist_item(second, GATE_LINE, True)[0] == second.replace("[ ]", "[x]")
+
+
 # --------------------------------------------------------------------------- replace_block
 
 
@@ -266,6 +299,10 @@ def test_a_first_block_goes_on_top_followed_by_a_blank_line(body: str, expected:
         ("a\n\nb\n\n", "a\n\nb\n"),
         ("crlf\r\nin content\r\n", "crlf\nin content"),
         ("```\n- [ ] look-alike\n```\n<!--\nstate\n-->", "```\n- [ ] look-alike\n```\n<!--\nstate\n-->"),
+        # A quote ends where its '>' lines end, and its fence with it: GitHub shows the marker after it.
+        ("> ```\n> quoted fence left open", "> ```\n> quoted fence left open"),
+        ("<sub>note</sub>\n<!-- state -->", "<sub>note</sub>\n<!-- state -->"),
+        ("<details>\n<summary>x</summary>", "<details>\n<summary>x</summary>"),
     ],
 )
 def test_block_content_reads_back_what_was_written(content: str, inner: str) -> None:
@@ -318,7 +355,8 @@ def test_human_edits_around_the_block_between_runs_are_kept() -> None:
         "```\nunclosed fence",
         "~~~~\n~~~\n",
         "<!-- unclosed comment\nstate",
-        "> ```\n> quoted fence left open",
+        "<pre>\nunclosed: GitHub's reader keeps the end marker in it",
+        "<textarea>\nunclosed",
     ],
 )
 def test_block_content_that_would_break_the_next_run_is_refused(content: str) -> None:
@@ -343,7 +381,7 @@ def test_block_content_may_quote_markers_inline() -> None:
         ("1. [ ] a", "a", False),
         ("12) [x] a", "a", True),
         ("  - [ ] nested", "nested", False),
-        ("\t- [ ] tab", "tab", False),
+        ("   - [ ] three spaces", "three spaces", False),
         ("-  [ ] two spaces", "two spaces", False),
         ("- [ ]\ttab after box", "tab after box", False),
         ("- [ ]   spaced text  ", "spaced text  ", False),
@@ -356,7 +394,7 @@ def test_block_content_may_quote_markers_inline() -> None:
     ],
 )
 def test_task_list_lines_are_checklist_items(line: str, text: str, checked: bool) -> None:
-    for body in (line, line + "\n", "intro\r\n" + line + "\r\n"):
+    for body in (line, line + "\n", "intro\r\n\r\n" + line + "\r\n"):
         items = checklist_items(body)
         assert [(i.text, i.checked) for i in items] == [(text, checked)]
 
@@ -378,6 +416,15 @@ def test_task_list_lines_are_checklist_items(line: str, text: str, checked: bool
         "1234567890. [ ] too many digits",
         "- [  ] a",
         "<!-- - [ ] a -->",
+        "\t- [ ] a tab is four columns: indented code",
+        "    - [ ] indented code",
+        "-\n  [ ] box on the line after the marker",
+        "- ```\n  x\n  ```\n  [ ] box after a fence in the item",
+        "<pre>\n- [ ] shown as text\n</pre>",
+        "<div>\n- [ ] raw HTML up to the blank line\n</div>",
+        "<details><summary>s</summary>\n- [ ] raw HTML too\n</details>",
+        "Intro paragraph\n2. [ ] only a list starting at 1 may interrupt a paragraph",
+        "Intro paragraph\n\t- [ ] continues the paragraph",
     ],
 )
 def test_lines_that_only_resemble_task_items_are_not_items(line: str) -> None:
@@ -397,6 +444,12 @@ def test_lines_that_only_resemble_task_items_are_not_items(line: str) -> None:
         "<!-- note\n  {}\nend -->",
         "> <!--\n> {}\n> -->",
         BLOCK_BEGIN + "\n{}\n" + BLOCK_END,
+        "    {}",
+        "<pre>\n{}\n</pre>",
+        "<pre lang='md'>\n\n{}\n\n</pre>",
+        "<div>\n{}\n</div>",
+        "<details>\n{}\n</details>",
+        "<table><tr><td>\n{}\n</td></tr></table>",
     ],
     ids=[
         "backticks",
@@ -409,6 +462,12 @@ def test_lines_that_only_resemble_task_items_are_not_items(line: str) -> None:
         "comment-with-text",
         "quoted-comment",
         "bot-block",
+        "indented-code",
+        "pre",
+        "pre-with-blank-lines",
+        "div",
+        "details-without-blank-lines",
+        "raw-html-table",
     ],
 )
 def test_only_the_real_line_is_flipped_when_look_alikes_hide_in_code_comments_or_the_block(
@@ -416,7 +475,8 @@ def test_only_the_real_line_is_flipped_when_look_alikes_hide_in_code_comments_or
 ) -> None:
     real = f"- [ ] {GATE_LINE}"
     hidden = wrapper.format(real)
-    for body, real_first in ((f"{hidden}\n\n{real}\n", False), (f"{real}\n\n{hidden}\n", True)):
+    # "Then:" ends the real item's list, so an indented wrapper is not read as part of the item.
+    for body, real_first in ((f"{hidden}\n\n{real}\n", False), (f"{real}\n\nThen:\n\n{hidden}\n", True)):
         for variant in (body, body.replace("\n", "\r\n")):
             items = checklist_items(variant)
             assert [(i.text, i.checked) for i in items] == [(GATE_LINE, False)]
@@ -570,7 +630,7 @@ NASTY_BODIES = {
     "no-trailing-newline": (f"text\n- [ ] {GATE_LINE}", 1),
     "crlf": (f"# Title\r\n\r\n- [ ] {GATE_LINE}\r\n- [x] done\r\n", 1),
     "mixed-endings": (f"a\r\nb\nc\rd\r\n- [ ] {GATE_LINE}\n\r\n", 1),
-    "trailing-spaces-and-tabs": (f"hard break  \n\t- [ ] {GATE_LINE}  \t\n  \n", 1),
+    "trailing-spaces-and-tabs": (f"hard break  \n\n - [ ]\t{GATE_LINE}  \t\n  \n", 1),
     "emoji": (f"### ✅ Done 🔄 doing ⏳ waiting\n- [ ] {GATE_LINE} 🎉\n- [ ] {GATE_LINE}\n", 1),
     "combining": (f"Ze\u0301ro n\u0303 a\u0308\u0301\n- [ ] {GATE_LINE}\n", 1),
     "rtl": (
@@ -720,3 +780,29 @@ def test_hostile_sixty_kilobyte_lines_are_handled(line: str) -> None:
         ticked, found = set_checklist_item(updated, GATE_LINE, True)
         assert found == body.startswith("- [ ] >90%")
         assert len(changed_offsets(updated, ticked)) == found
+
+
+# --------------------------------------------------------------------------- through the bot
+
+LOOK_ALIKES = (
+    "How to start a block by hand:\n\n"
+    f"    {BLOCK_BEGIN}\n    my example, not the bot's\n    {BLOCK_END}\n\n"
+    f"<pre>\n- [ ] {GATE_LINE}\n</pre>\n\n"
+    f"<div>\n- [ ] {GATE_LINE}\n</div>\n\n"
+)
+
+
+async def test_the_bot_writes_its_block_above_a_humans_code_and_ticks_only_the_real_line(
+    bot: BotHarness, canonical_body: str
+) -> None:
+    seeded = LOOK_ALIKES + canonical_body
+    bot.fake.edit_issue_body(REPO, ISSUE, seeded)
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    await bot.ci_completed("c2", {"tests": summary(13, 214)})
+    body = bot.body
+    assert body.startswith(BLOCK_BEGIN) and "**Pass rate: 94.3%**" in (block_content(body) or "")
+    real = f"roadmap validated\n- [ ] {GATE_LINE}\n"
+    ticked = seeded.replace(real, real.replace("[ ]", "[x]", 1))
+    assert ticked != seeded
+    assert human_text(body).endswith(ticked)
+    assert human_text(body).count(f"- [ ] {GATE_LINE}") == 2  # the look-alikes in <pre> and <div>

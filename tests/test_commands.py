@@ -25,6 +25,57 @@ def test_commands_are_read_from_the_start_of_a_line(text: str, command: Command 
     assert parse_command(text) == command
 
 
+HIDDEN_COMMANDS = {
+    "fenced-code": "Try this:\n\n```\n/status refresh\n```\n",
+    "tilde-fence": "~~~md\n/status baseline 10%\n~~~\n",
+    "indented-code": "Try this:\n\n    /status refresh\n",
+    "details": "<details><summary>Old notes</summary>\n\n/status review\n\n</details>\n",
+    "details-raw-html": "<details>\n/status review\n</details>\n",
+    "nested-details": "<details>\n\n<details>\n\n</details>\n\n/status review\n\n</details>\n",
+    "html-comment": "<!--\n/status refresh\n-->\n",
+    "comment-between-blank-lines": "<!--\n\n/status baseline 10%\n\n-->\n",
+    "inline-comment": "Thanks <!--\n/status refresh\n--> a lot\n",
+    "raw-html": "<div>\n/status refresh\n</div>\n",
+    "pre": "<pre>\n\n/status refresh\n\n</pre>\n",
+    "quoted-reply": "> /status baseline 10%\n\nI would not do that.\n",
+    "list-item": "- /status refresh\n",
+    "multi-line-code-span": "Run `this\n/status refresh` later\n",
+    "table-row": "| a |\n|---|\n/status refresh\n",
+    "link-text": "[see\n/status refresh](https://example.com)\n",
+}
+
+
+@pytest.mark.parametrize("text", HIDDEN_COMMANDS.values(), ids=HIDDEN_COMMANDS.keys())
+def test_commands_github_does_not_show_as_a_line_of_text_do_not_run(text: str) -> None:
+    assert parse_command(text) is None
+    assert parse_command(text.replace("\n", "\r\n")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("<details>\n\n/status refresh\n\n</details>\n\n/status review\n", Command("review", "")),
+        ("```\n/status refresh\n```\n/status baseline 70%", Command("baseline", "70%")),
+        ("<!-- /status refresh -->\n/status review\r\n", Command("review", "")),
+        ("> quoted\n\n/status refresh\n", Command("refresh", "")),
+        ("Done.  \n/status refresh", Command("refresh", "")),
+        ("Done.\\\n/status refresh", Command("refresh", "")),
+        ("a\r/status baseline current\r", Command("baseline", "current")),
+    ],
+    ids=[
+        "after-details",
+        "after-a-fence",
+        "after-a-comment",
+        "after-a-quote",
+        "after-a-hard-break",
+        "after-a-backslash-break",
+        "cr-only",
+    ],
+)
+def test_a_visible_command_after_hidden_text_runs(text: str, command: Command) -> None:
+    assert parse_command(text) == command
+
+
 async def comment(bot: BotHarness, text: str, user: str, sender_type: str = "User") -> int:
     stored = bot.fake.add_comment(REPO, ISSUE, text, user=user)
     issue = bot.fake.issue(REPO, ISSUE)
@@ -80,6 +131,19 @@ async def test_someone_without_write_access_gets_one_polite_reply_and_nothing_el
     assert bot.fake.calls("POST", f"/repos/{REPO}/issues/{ISSUE}/assignees") == []
 
 
+@pytest.mark.parametrize("kind", ["fenced-code", "indented-code", "details", "html-comment"])
+async def test_a_hidden_command_in_a_comment_changes_nothing(bot: BotHarness, kind: str) -> None:
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    body = bot.body
+    comments = bot.comments
+    assert (
+        await comment(bot, HIDDEN_COMMANDS[kind].replace("/status refresh", "/status review"), "octocat")
+        == 202
+    )
+    assert reactions(bot) == [] and bot.body == body and bot.comments[len(comments) + 1 :] == []
+    assert bot.fake.calls("GET", f"/repos/{REPO}/collaborators") == []
+
+
 async def test_the_bots_own_comments_are_not_commands(bot: BotHarness) -> None:
     await comment(bot, "/status refresh", "issue-status-bot[bot]", sender_type="Bot")
     assert reactions(bot) == [] and bot.fake.calls("GET", f"/repos/{REPO}/collaborators") == []
@@ -90,9 +154,9 @@ async def test_ticking_request_review_now_in_the_block_asks_once_and_unticks(bot
     before = bot.body
     assert "- [ ] Request review now" in before
     ticked = before.replace("- [ ] Request review now", "- [x] Request review now")
-    issue = bot.fake.edit_issue_body(REPO, ISSUE, ticked, user="zoe")
+    issue = bot.fake.edit_issue_body(REPO, ISSUE, ticked, user="octocat")  # a collaborator with write access
     payload = issue_edited(
-        bot.repository, issue, previous_body=before, sender="zoe", installation_id=INSTALLATION_ID
+        bot.repository, issue, previous_body=before, sender="octocat", installation_id=INSTALLATION_ID
     )
     assert await bot.send("issues", payload) == 202
     handovers = [c for c in bot.comments if "/review_ready/" in c]

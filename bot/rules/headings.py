@@ -2,7 +2,8 @@
 
 A heading's mark (⏳ not started, 🔄 in progress, ✅ done) may open or close its text. The bot changes
 that one character and nothing else, so the rest of the body stays byte for byte what a human wrote.
-Headings in fenced code, HTML comments, blockquotes and the bot's own block are not fix headings.
+Only real top-level headings (ATX or setext, as GitHub parses them) are fix headings: not look-alikes in
+code, raw HTML or comments, nor headings in blockquotes, lists or the bot's own block.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.tracking.body import headings_outside_block
 from bot.tracking.body import match_key as checklist_key
-from bot.tracking.body import prose_lines
 
 Phase = Literal["not started", "in progress", "done"]
 MARKS: dict[Phase, str] = {"not started": "⏳", "in progress": "🔄", "done": "✅"}
 PHASE_OF_MARK: dict[str, Phase] = {mark: phase for phase, mark in MARKS.items()}
 
-# An ATX heading: up to three spaces, 1-6 '#', then its text; an optional closing run of '#'.
-_HEADING = re.compile(r"( {0,3}#{1,6}[ \t]+)(.*?)(?:[ \t]+#+)?[ \t]*")
 _NUMBERING = re.compile(r"(?:\d{1,9}[.)]|[A-Za-z][.)])\s+")
 _VARIATION_SELECTOR = "\ufe0f"
 # What may follow a fix's name in its heading (an estimate, a status): hyphen, en and em dash, and so on.
@@ -41,15 +40,12 @@ class Heading:
 
 
 def headings(body: str) -> list[Heading]:
-    """Every heading outside code, comments, blockquotes and the bot's block, in order."""
+    """Every top-level heading outside code, raw HTML, comments and the bot's block, in order."""
     found = []
-    for line in prose_lines(body):
-        match = _HEADING.fullmatch(line.text)
-        if match is None:
-            continue
-        text_start = line.start + match.start(2)
-        mark, offset = _mark_of(match[2])
-        found.append(Heading(line.index, match[2], mark, None if offset is None else text_start + offset))
+    for heading in headings_outside_block(body):
+        mark, offset = _mark_of(heading.text)
+        at = None if offset is None else heading.text_start + offset
+        found.append(Heading(heading.line_index, heading.text, mark, at))
     return found
 
 

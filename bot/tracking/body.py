@@ -4,11 +4,9 @@ The bot owns one block between ``BLOCK_BEGIN`` and ``BLOCK_END`` marker lines; o
 only flips the bracket character of checklist lines. Every function here is pure and keeps the
 promise the tests check: all other bytes (line endings, unicode, trailing spaces) stay as they are.
 
-The markdown reading is line based and linear, not a full CommonMark parser. It knows what that
-promise needs: fenced code (``` or ~~~, also in blockquotes and list items) and HTML comment
-blocks, where look-alike markers and checkboxes must be left alone. Where it has to guess, it
-guesses "code": leaving a line alone is always safe, editing a quoted example never is.
-Known limit: indented (four-space) code blocks are not recognised; a task line in one is an item.
+The body is read as GitHub reads it (``bot.tracking.markdown``): a marker or a task box in code, in a
+raw HTML block such as ``<pre>``, or inside an HTML comment is text a human quoted, and is left alone.
+Edits are made by offset into the original string, so the reading never rewrites anything.
 """
 
 from __future__ import annotations
@@ -18,14 +16,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bot.tracking.markdown import HeadingText, read, split_lines
+
 BLOCK_BEGIN = "<!-- issue-status-bot:begin -->"
 BLOCK_END = "<!-- issue-status-bot:end -->"
 
-# CommonMark line endings; ``str.splitlines`` would also split on \v, \f, U+2028 and others.
 _LINE_ENDING = re.compile(r"\r\n|\r|\n")
-_FENCE_OPENING = re.compile(r"(`{3,}|~{3,})(.*)")
-# A GitHub task list item once blockquote markers are removed: marker, 1-4 spaces, box, space, text.
-_TASK_ITEM = re.compile(r"[ \t]*(?:[-*+]|[0-9]{1,9}[.)])(?: {1,4}|\t)\[([ xX])\][ \t]+(\S.*)")
 _LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 _BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _EMPHASIS = re.compile(r"[*_`]+")
@@ -57,44 +53,20 @@ class ChecklistItem:
     checked: bool
 
 
-@dataclass(frozen=True)
-class _Line:
-    start: int  # offset of the line's first character in the body
-    text: str  # without its line ending
-    ending: str  # "\r\n", "\r", "\n", or "" on a last line without one
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text) + len(self.ending)
-
-
-@dataclass(frozen=True)
-class _Fence:
-    char: str
-    length: int
-    indent: int
-    depth: int  # blockquote depth it was opened at; a shallower line ends it
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    lines: list[_Line]
-    prose: list[bool]  # False for lines in fenced code or HTML comment blocks
-    block: tuple[int, int] | None  # indices of the begin and end marker lines
-
-
 def split_body(body: str) -> BodyParts:
-    """Find the bot's block: the first begin/end marker pair on lines of their own outside code.
+    """Find the bot's block: the first begin/end marker pair on lines of their own, as HTML comments.
 
-    A begin marker with no end marker after it does not make a block (it stays human text, so that a
-    damaged block never makes the bot rewrite the text below it); a new block is inserted instead.
+    A marker in code, a quote, a list, a ``<pre>`` block or inside a longer comment is a quotation, not
+    the block. A begin marker with no end marker after it does not make a block (it stays human text,
+    so that a damaged block never makes the bot rewrite the text below it); a new block is inserted.
     """
-    parsed = _parse(body)
     newline = _newline_style(body)
-    if parsed.block is None:
+    found = _find_block(body)
+    if found is None:
         return BodyParts(before="", block=None, after=body, newline=newline)
-    start = parsed.lines[parsed.block[0]].start
-    end = parsed.lines[parsed.block[1]].end
+    lines = read(body).lines
+    start = lines[found[0]].start
+    end = lines[found[1]].end
     return BodyParts(body[:start], body[start:end], body[end:], newline)
 
 
@@ -104,33 +76,13 @@ def human_text(body: str) -> str:
     return parts.before + parts.after
 
 
-@dataclass(frozen=True)
-class ProseLine:
-    """A line outside fenced code, HTML comment blocks and the bot's block."""
-
-    index: int  # counted like ChecklistItem.line_index
-    start: int  # offset of its first character in the body
-    text: str  # without its line ending
-
-
-def prose_lines(body: str) -> list[ProseLine]:
-    """The lines a human wrote as prose, where the bot may look for checklist items and headings."""
-    parsed = _parse(body)
-    first, last = parsed.block if parsed.block is not None else (-1, -1)
-    return [
-        ProseLine(index, line.start, line.text)
-        for index, (line, prose) in enumerate(zip(parsed.lines, parsed.prose, strict=True))
-        if prose and not first <= index <= last
-    ]
-
-
 def block_content(body: str) -> str | None:
     """The text between the markers with "\\n" line endings, or None when the body has no block."""
-    parsed = _parse(body)
-    if parsed.block is None:
+    found = _find_block(body)
+    if found is None:
         return None
-    first, last = parsed.block
-    return "\n".join(line.text for line in parsed.lines[first + 1 : last])
+    first, last = found
+    return "\n".join(line.text for line in read(body).lines[first + 1 : last])
 
 
 def replace_block(body: str, block_content: str) -> str:
@@ -139,25 +91,38 @@ def replace_block(body: str, block_content: str) -> str:
     The block takes the body's line-ending style; everything outside it is returned byte for byte.
     A first block is followed by one blank line and then the untouched body. One trailing newline of
     ``block_content`` is not significant. Raises ValueError if the content contains a marker line or
-    leaves a code fence or HTML comment open, since either would break finding the block next time.
+    would hide the end marker from GitHub (an open code fence, comment or ``<pre>``), since the block
+    would not be found next time.
     """
     inner = _block_lines(block_content)
     parts = split_body(body)
     newline = parts.newline
     block = newline.join([BLOCK_BEGIN, *inner, BLOCK_END])
     if parts.block is None:
-        return block + newline + newline + body if body else block + newline
-    old_ending = _lines(parts.block)[-1].ending
-    return parts.before + block + old_ending + parts.after
+        block += newline
+        updated = block + newline + body if body else block
+    else:
+        block += split_lines(parts.block)[-1].ending
+        updated = parts.before + block + parts.after
+    written = split_body(updated)
+    if written.before != parts.before or written.block != block:
+        raise ValueError("block content hides its end marker (open code fence, comment or raw HTML)")
+    return updated
+
+
+def headings_outside_block(body: str) -> list[HeadingText]:
+    """Top-level headings a human wrote (not in code, HTML, quotes, lists or the bot's block)."""
+    first, last = _find_block(body) or (-1, -1)
+    return [heading for heading in read(body).headings if not first <= heading.line_index <= last]
 
 
 def checklist_items(body: str) -> list[ChecklistItem]:
-    """Task list items a human wrote: outside the bot's block, fenced code and HTML comments."""
+    """Task list items a human wrote: outside the bot's block, code, raw HTML and comments."""
     return [item for item, _ in _items(body)]
 
 
 def find_checklist_item(body: str, wanted: str) -> ChecklistItem | None:
-    """The first checklist item whose text matches ``wanted`` tolerantly (see ``_match_key``)."""
+    """The first checklist item whose text matches ``wanted`` tolerantly (see ``match_key``)."""
     key = _required_key(wanted)
     return next((item for item, _ in _items(body) if match_key(item.text) == key), None)
 
@@ -207,19 +172,12 @@ def _required_key(wanted: str) -> str:
 
 def _items(body: str) -> list[tuple[ChecklistItem, int]]:
     """Checklist items with the body offset of their box character."""
-    parsed = _parse(body)
-    first, last = parsed.block if parsed.block is not None else (-1, -1)
-    found = []
-    for index, (line, prose) in enumerate(zip(parsed.lines, parsed.prose, strict=True)):
-        if not prose or first <= index <= last:
-            continue
-        _, rest = _strip_quotes(line.text)
-        match = _TASK_ITEM.match(rest)
-        if match is not None:
-            box_offset = line.start + len(line.text) - len(rest) + match.start(1)
-            item = ChecklistItem(index, match[2], match[1] != " ")
-            found.append((item, box_offset))
-    return found
+    first, last = _find_block(body) or (-1, -1)
+    return [
+        (ChecklistItem(box.line_index, box.text, box.checked), box.box_offset)
+        for box in read(body).task_boxes
+        if not first <= box.line_index <= last
+    ]
 
 
 def _block_lines(content: str) -> list[str]:
@@ -229,26 +187,6 @@ def _block_lines(content: str) -> list[str]:
     lines = content.split("\n")
     if any(line.strip(" \t") in (BLOCK_BEGIN, BLOCK_END) for line in lines):
         raise ValueError("block content must not contain a block marker line")
-    _, still_open = _scan([_Line(0, line, "") for line in lines])
-    if still_open:
-        raise ValueError("block content leaves a code fence or HTML comment open")
-    return lines
-
-
-def _parse(body: str) -> _Parsed:
-    lines = _lines(body)
-    prose, _ = _scan(lines)
-    return _Parsed(lines, prose, _find_block(lines, prose))
-
-
-def _lines(body: str) -> list[_Line]:
-    lines = []
-    start = 0
-    for ending in _LINE_ENDING.finditer(body):
-        lines.append(_Line(start, body[start : ending.start()], ending[0]))
-        start = ending.end()
-    if start < len(body):
-        lines.append(_Line(start, body[start:], ""))
     return lines
 
 
@@ -258,85 +196,14 @@ def _newline_style(body: str) -> str:
     return "\r\n" if crlf > body.count("\n") - crlf else "\n"
 
 
-def _find_block(lines: list[_Line], prose: list[bool]) -> tuple[int, int] | None:
+def _find_block(body: str) -> tuple[int, int] | None:
     """The first end marker and the nearest begin above it, so an orphan begin claims no text."""
+    reading = read(body)
     begin = None
-    for index, (line, is_prose) in enumerate(zip(lines, prose, strict=True)):
-        marker = line.text.strip(" \t") if is_prose else None
+    for index in reading.comment_lines:
+        marker = reading.lines[index].text.strip(" \t")
         if marker == BLOCK_BEGIN:
             begin = index
         elif marker == BLOCK_END and begin is not None:
             return begin, index
     return None
-
-
-def _scan(lines: list[_Line]) -> tuple[list[bool], bool]:
-    """Mark each line as prose or not; the flag says whether a fence or comment is still open."""
-    prose = []
-    fence: _Fence | None = None
-    comment_depth: int | None = None
-    for line in lines:
-        if fence is not None:
-            depth, rest = _strip_quotes(line.text, fence.depth)
-            if depth == fence.depth:
-                prose.append(False)
-                indent, content = _indent(rest)
-                stripped = content.rstrip(" \t")
-                if (
-                    indent <= fence.indent + 3
-                    and len(stripped) >= fence.length
-                    and stripped == fence.char * len(stripped)
-                ):
-                    fence = None
-                continue
-            fence = None  # its blockquote ended, and fenced code does not continue lazily
-        depth, rest = _strip_quotes(line.text)
-        if comment_depth is not None:
-            if depth >= comment_depth:
-                prose.append(False)
-                if "-->" in line.text:
-                    comment_depth = None
-                continue
-            comment_depth = None
-        indent, content = _indent(rest)
-        opening = _FENCE_OPENING.match(content)
-        if opening is not None and not (opening[1][0] == "`" and "`" in opening[2]):
-            # Any indentation opens a fence: inside list items fences sit four or more columns deep.
-            fence = _Fence(opening[1][0], len(opening[1]), indent, depth)
-            prose.append(False)
-            continue
-        prose.append(True)
-        # An HTML block comment starts a line and ends on the first line containing "-->".
-        if content.startswith("<!--") and content.find("-->", 2) == -1:
-            comment_depth = depth
-    return prose, fence is not None or comment_depth is not None
-
-
-def _strip_quotes(text: str, limit: int | None = None) -> tuple[int, str]:
-    """Remove up to ``limit`` blockquote markers ("> "), returning how many and the rest."""
-    depth = 0
-    position = 0
-    while limit is None or depth < limit:
-        marker = position
-        while marker < len(text) and text[marker] in " \t":
-            marker += 1
-        if marker == len(text) or text[marker] != ">":
-            break
-        depth += 1
-        position = marker + 1
-        if position < len(text) and text[position] in " \t":
-            position += 1
-    return depth, text[position:]
-
-
-def _indent(text: str) -> tuple[int, str]:
-    """Leading whitespace width in columns (tabs to multiples of 4) and the text after it."""
-    columns = 0
-    for position, char in enumerate(text):
-        if char == " ":
-            columns += 1
-        elif char == "\t":
-            columns += 4 - columns % 4
-        else:
-            return columns, text[position:]
-    return columns, ""

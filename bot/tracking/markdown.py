@@ -1,0 +1,195 @@
+"""Reading Markdown the way GitHub's CommonMark/GFM parser does, with positions in the source.
+
+GitHub shows lines in code, raw HTML blocks (``<pre>``, ``<div>``...) and HTML comments as text or not at
+all; a line-based guess cannot tell, a parser can. markdown-it-py reports each block's source lines
+(``Token.map``), so callers locate task-list boxes, headings and the bot's markers by line and edit the
+original string byte for byte. It splits lines exactly at ``\\r\\n``, ``\\r`` and ``\\n``, as ``lines`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+# Block structure only: an issue body is read several times per update and inline parsing would double
+# the cost. Tables are GFM and change block structure (a table swallows the lines that follow it).
+_BLOCKS = MarkdownIt("commonmark").enable(["table"]).disable(["inline", "text_join"])
+# Comments are read once, inline included: a line may start inside a code span or an inline comment.
+_INLINES = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+# CommonMark line endings; ``str.splitlines`` would also split on \v, \f, U+2028 and others.
+_LINE_ENDING = re.compile(r"\r\n|\r|\n")
+# GitHub's task box: "[ ]", "[x]" or "[X]" opening a list item's first line, then blanks and text.
+_TASK_BOX = re.compile(r"\[([ xX])\][ \t]+(\S.*)")
+_ATX_HEADING = re.compile(r"( {0,3}#{1,6}[ \t]+)(.*?)(?:[ \t]+#+)?[ \t]*")
+# Raw HTML blocks that end only at their closing tag; a marker line in one is quoted text, not ours.
+_VERBATIM_HTML = re.compile(r"[ \t]*<(?:pre|script|style|textarea)(?:[ \t>]|$)", re.IGNORECASE)
+_DETAILS_OPEN = re.compile(r"<details(?=[\s/>])", re.IGNORECASE)
+_DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
+_WHOLE_COMMENT = re.compile(r"[ \t]*<!--(?:(?!-->).)*-->[ \t]*")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# Bodies read per process: an update reads the same few bodies several times (up to 64 KiB each).
+_CACHED_READINGS = 16
+
+
+@dataclass(frozen=True)
+class Line:
+    start: int  # offset of the line's first character in the body
+    text: str  # without its line ending
+    ending: str  # "\r\n", "\r", "\n", or "" on a last line without one
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text) + len(self.ending)
+
+
+@dataclass(frozen=True)
+class TaskBox:
+    """A task-list item as GitHub renders it: a checkbox opening a list item."""
+
+    line_index: int
+    box_offset: int  # body offset of the character between the brackets
+    text: str  # the rest of the item's first line, as written
+    checked: bool
+
+
+@dataclass(frozen=True)
+class HeadingText:
+    """A top-level ATX or setext heading (not in a quote or list), with its text's place in the body."""
+
+    line_index: int
+    text_start: int
+    text: str  # as written, without '#' markers or the setext underline
+
+
+@dataclass(frozen=True)
+class Reading:
+    lines: tuple[Line, ...]
+    comment_lines: tuple[int, ...]  # lines that are one HTML comment, hidden by GitHub (see _comment_lines)
+    task_boxes: tuple[TaskBox, ...]
+    headings: tuple[HeadingText, ...]
+
+
+def split_lines(text: str) -> tuple[Line, ...]:
+    lines = []
+    start = 0
+    for ending in _LINE_ENDING.finditer(text):
+        lines.append(Line(start, text[start : ending.start()], ending[0]))
+        start = ending.end()
+    if start < len(text):
+        lines.append(Line(start, text[start:], ""))
+    return tuple(lines)
+
+
+@lru_cache(maxsize=_CACHED_READINGS)
+def read(body: str) -> Reading:
+    """Where GitHub sees task boxes, headings and the bot's markers in ``body`` (cached per body)."""
+    lines = split_lines(body)
+    tokens = _BLOCKS.parse(body)
+    return Reading(
+        lines,
+        tuple(_comment_lines(tokens, lines)),
+        tuple(_task_boxes(tokens, lines)),
+        tuple(_headings(tokens, lines)),
+    )
+
+
+def _comment_lines(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[int]:
+    """Lines holding one whole HTML comment (blanks around it aside) in top-level raw HTML.
+
+    Not in code, quotes or lists, not inside a longer comment, and not in ``<pre>``-like blocks, where
+    a comment is shown as text: these are the lines where the bot's markers may stand.
+    """
+    for token in tokens:
+        if token.type != "html_block" or token.level != 0 or token.map is None:
+            continue
+        first, last = token.map
+        if _VERBATIM_HTML.match(lines[first].text):
+            continue
+        in_comment = False
+        for index in range(first, last):
+            text = lines[index].text
+            if not in_comment and _WHOLE_COMMENT.fullmatch(text):
+                yield index
+            in_comment = _comment_open_after(text, in_comment)
+
+
+def _comment_open_after(text: str, in_comment: bool) -> bool:
+    position = 0
+    while True:
+        found = text.find("-->" if in_comment else "<!--", position)
+        if found == -1:
+            return in_comment
+        position = found + (3 if in_comment else 4)
+        in_comment = not in_comment
+
+
+def _task_boxes(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[TaskBox]:
+    """Items whose first paragraph starts on the marker line with a box, in quotes and lists too."""
+    for item, paragraph in pairwise(tokens):
+        if item.type != "list_item_open" or paragraph.type != "paragraph_open":
+            continue
+        if item.map is None or paragraph.map is None or item.map[0] != paragraph.map[0]:
+            continue
+        line = lines[paragraph.map[0]]
+        # Only blanks, '>' and list markers precede the paragraph on this line, so its first '[' opens it.
+        bracket = line.text.find("[")
+        match = _TASK_BOX.fullmatch(line.text, bracket) if bracket != -1 else None
+        if match is not None:
+            yield TaskBox(paragraph.map[0], line.start + match.start(1), match[2], match[1] != " ")
+
+
+def _headings(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[HeadingText]:
+    for token in tokens:
+        if token.type != "heading_open" or token.level != 0 or token.map is None:
+            continue
+        first, last = token.map
+        if token.markup.startswith("#"):
+            match = _ATX_HEADING.fullmatch(lines[first].text)
+            if match is not None:
+                yield HeadingText(first, lines[first].start + match.start(2), match[2])
+            continue
+        # A setext heading: its text lines (the first one's indentation aside), then the underline.
+        text_lines = lines[first : last - 1]
+        text = "".join(line.text + line.ending for line in text_lines)
+        text = text[: len(text) - len(text_lines[-1].ending)]
+        indent = len(text) - len(text.lstrip(" \t"))
+        yield HeadingText(first, lines[first].start + indent, text[indent:])
+
+
+def paragraph_line_starts(text: str) -> Iterator[str]:
+    """The visible text opening each line of a top-level paragraph, up to the line's end.
+
+    Lines in code, raw HTML, comments, quotes, lists, tables or ``<details>``, and lines that start
+    inside an inline code span, link, emphasis or comment, yield nothing: a reader does not see them as
+    a line of plain text (a quoted reply or a collapsed section is not an instruction).
+    """
+    tokens = _INLINES.parse(text)
+    details = 0
+    for previous, token in zip([None, *tokens], tokens, strict=False):
+        if token.type == "html_block":
+            details = _details_depth(token.content, details)
+        if token.type != "inline" or token.children is None:
+            continue
+        paragraph = previous is not None and previous.type == "paragraph_open" and previous.level == 0
+        line_start = True
+        nesting = 0
+        for child in token.children:
+            if paragraph and line_start and nesting == 0 and details == 0 and child.type == "text":
+                yield child.content
+            line_start = child.type in ("softbreak", "hardbreak")
+            nesting += child.nesting
+            if child.type == "html_inline":
+                details = _details_depth(child.content, details)
+
+
+def _details_depth(html: str, depth: int) -> int:
+    """``<details>`` nesting after ``html``; a collapsed section hides what it holds."""
+    html = _HTML_COMMENT.sub("", html)
+    return max(0, depth + len(_DETAILS_OPEN.findall(html)) - len(_DETAILS_CLOSE.findall(html)))
