@@ -12,6 +12,7 @@ import itertools
 import logging
 import re
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -382,6 +383,30 @@ async def test_an_unchanged_answer_is_a_304_served_from_the_cache_and_counted_as
     assert statuses(fake) == [200, 304]
     assert fake.rate_remaining == remaining
     assert (app.calls[(GET_ISSUE, 200)], app.calls[(GET_ISSUE, 304)]) == (1, 1)
+
+
+async def test_answers_kept_for_conditional_requests_stay_within_their_byte_budget(
+    fake: FakeGitHub, make_app: AppFactory
+) -> None:
+    numbers = range(10, 50)
+    for number in numbers:  # 40 issues of 60 KB: 2.4 MB of answers, ten times the budget
+        fake.add_issue(REPO, f"issue {number}", "x" * 60_000, number=number)
+    budget = 256 * 1024
+    app = make_app(answer_cache_bytes=budget)
+    client = app.client(INSTALLATION)
+    tracemalloc.start()
+    try:
+        for number in numbers:
+            await client.getitem(ISSUE_URL, {**ISSUE_VARS, "number": number})
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert 0 < app.answers.kept_bytes <= budget
+    assert held < 1024 * 1024, f"{held / 2**20:.1f} MiB held after 40 answers"
+    # The most recent answers are kept: asking again costs a 304, and gives the same issue.
+    again = await client.getitem(ISSUE_URL, {**ISSUE_VARS, "number": numbers[-1]})
+    assert again["number"] == numbers[-1] and again["body"] == "x" * 60_000
+    assert [r.status for r in fake.calls("GET", f"/repos/{REPO}/issues/{numbers[-1]}")][-1] == 304
 
 
 async def test_calls_are_counted_by_operation_template_including_later_pages(

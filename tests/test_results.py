@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.results.counts import TestCounts
+from bot.server import TRACKERS
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
 from tests.conftest import FIXTURES
 from tests.harness import REPO, BotHarness, sha_of, summary
@@ -186,6 +187,54 @@ async def test_junit_artifacts_give_counts_and_per_test_results(bot: BotHarness)
         getattr(results.counts, f) for f in ("passed", "failed", "errors", "skipped")
     )
     assert "**Pass rate:" in status_block(bot)
+
+
+def junit_of(cases: int, *, failed: int = 0) -> bytes:
+    """One suite of ``cases`` test cases in pytest's layout, the first ``failed`` of them failing."""
+    body = "".join(
+        f'<testcase classname="tests.test_mod{i // 1000}" name="test_case_{i}" time="0.001">'
+        + ("<failure message='boom'/>" if i < failed else "")
+        + "</testcase>"
+        for i in range(cases)
+    )
+    return f'<?xml version="1.0"?><testsuite name="pytest">{body}</testsuite>'.encode()
+
+
+@pytest.fixture
+def two_mib_results_cache(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A results budget small enough to outgrow in a test (the bot must start after this)."""
+    budget = 2 * 1024 * 1024
+    monkeypatch.setattr("bot.results.commit.RESULTS_CACHE_BYTES", budget, raising=False)
+    return budget
+
+
+async def test_settled_results_are_kept_within_a_byte_budget(
+    two_mib_results_cache: int, bot: BotHarness
+) -> None:
+    bot.fake.put_file(
+        REPO, ".github/issue-status.yml", "trackers:\n  - issue: 2\n    results: {sources: [junit]}\n"
+    )
+    large = bot.workflow(
+        "c1", {"tests": b"build\n"}, artifacts={"junit": zipped({"big.xml": junit_of(30_000, failed=3_000)})}
+    )
+    small = bot.workflow(
+        "c2", {"tests": b"build\n"}, artifacts={"junit": zipped({"small.xml": junit_of(100, failed=2)})}
+    )
+
+    tracemalloc.start()
+    try:
+        await bot.workflow_completed(large)
+        held_after_large, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "**Pass rate: 90.0%** (27000 passed, 3000 failed, 0 skipped)" in status_block(bot)
+    # 30,000 cases take about 6 MiB: beyond the budget, they are not kept once the delivery is done.
+    assert held_after_large < 3 * 1024 * 1024, f"{held_after_large / 2**20:.1f} MiB still held"
+
+    await bot.workflow_completed(small)
+    assert "**Pass rate: 98.0%** (98 passed, 2 failed, 0 skipped)" in status_block(bot)
+    kept = bot.app[TRACKERS].results.kept_bytes
+    assert 0 < kept <= two_mib_results_cache
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -27,6 +27,7 @@ import cachetools
 from gidgethub import GitHubBroken, sansio
 from gidgethub.aiohttp import GitHubAPI
 
+from bot.github.conditional import ANSWER_CACHE_BYTES, ConditionalAnswers
 from bot.github.retry import Failure, GiveUp, RetryPolicy, failure_of_answer, failure_of_transport, next_step
 from bot.github.throttle import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 USER_AGENT = "issue-status-bot"
-# Responses kept for conditional requests, per installation (304 answers cost no rate limit).
-ETAG_CACHE_ENTRIES = 512
 MINT_OPERATION = "POST /app/installations/{installation_id}/access_tokens"
 
 
@@ -90,7 +89,6 @@ class Installation:
     """What every client acting for one installation shares."""
 
     id: int
-    etags: cachetools.LRUCache[str, Any]
     throttle: InstallationThrottle
 
 
@@ -103,12 +101,14 @@ class InstallationClient(GitHubAPI):
         tokens: InstallationTokens,
         installation: Installation,
         *,
+        answers: ConditionalAnswers,
         base_url: str,
         calls: CallCounts,
         policy: RetryPolicy,
         clock: Clock,
     ) -> None:
-        super().__init__(session, USER_AGENT, cache=installation.etags, base_url=base_url)
+        self._answers = answers.for_installation(installation.id)
+        super().__init__(session, USER_AGENT, cache=self._answers, base_url=base_url)
         self.installation_id = installation.id
         self.policy = policy
         self._tokens = tokens
@@ -135,7 +135,9 @@ class InstallationClient(GitHubAPI):
         last: list[Failure] = []
         try:
             async with asyncio.timeout(self.policy.budget):
-                return await self._attempts(method, url, headers, body, operation, last)
+                answer = await self._attempts(method, url, headers, body, operation, last)
+                self._answers.received(answer[1].get("content-type"), answer[2])
+                return answer
         except TimeoutError:
             # A safety net: waits for a turn or a rate-limit pause also count against the budget.
             cause = last[-1].reason if last else "waiting for its turn"
@@ -236,9 +238,8 @@ class InstallationClient(GitHubAPI):
 class GitHubApp:
     """The App's view of GitHub: one shared HTTP session, tokens, and a client per installation.
 
-    Per installation it keeps the ETag cache (keyed by URL alone, a shared cache could serve one
-    installation an answer fetched with another's permissions) and the throttle, so that every client
-    created for the installation shares both.
+    Per installation it keeps the throttle, so that every client created for the installation shares it;
+    the answers kept for conditional requests share one budget in bytes, keyed by installation and URL.
     """
 
     def __init__(
@@ -252,6 +253,7 @@ class GitHubApp:
         write_interval: float = DEFAULT_WRITE_INTERVAL,
         clock: Clock | None = None,
         max_installations: int = 1024,
+        answer_cache_bytes: int = ANSWER_CACHE_BYTES,
     ) -> None:
         self.session = session
         self.tokens = tokens
@@ -261,6 +263,7 @@ class GitHubApp:
         self.write_interval = write_interval
         self.clock = clock or Clock()
         self.calls = CallCounts()
+        self.answers = ConditionalAnswers(answer_cache_bytes)
         self._installations: cachetools.LRUCache[int, Installation] = cachetools.LRUCache(
             maxsize=max_installations
         )
@@ -271,7 +274,7 @@ class GitHubApp:
             throttle = InstallationThrottle(
                 max_in_flight=self.max_in_flight, write_interval=self.write_interval, clock=self.clock
             )
-            shared = Installation(installation_id, cachetools.LRUCache(maxsize=ETAG_CACHE_ENTRIES), throttle)
+            shared = Installation(installation_id, throttle)
             self._installations[installation_id] = shared
         return shared
 
@@ -280,6 +283,7 @@ class GitHubApp:
             self.session,
             self.tokens,
             self.installation(installation_id),
+            answers=self.answers,
             base_url=self.api_url,
             calls=self.calls,
             policy=self.policy,

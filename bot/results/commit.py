@@ -33,6 +33,12 @@ from bot.untrusted import code_span
 log = logging.getLogger(__name__)
 
 NOT_COUNTED_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale"})
+# Results of completed jobs and runs never change, so they are kept, up to this many bytes in all. A result
+# larger than that (a JUnit run of 350,000 cases or more) is not kept: it is read again when next needed.
+RESULTS_CACHE_BYTES = 64 * 1024 * 1024
+# What one kept test case costs beyond its id's characters (the object, the id's header, its time).
+_CASE_BYTES = 160
+_RESULT_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,14 @@ class ResultCollector:
         self._job_sources = {source.name: source for source in job_sources}
         self._junit = junit
         # A completed job's log and a completed workflow run's artifacts never change again.
-        self._settled: cachetools.LRUCache[tuple[Any, ...], Any] = cachetools.LRUCache(maxsize=4096)
+        self._settled: cachetools.LRUCache[tuple[Any, ...], Any] = cachetools.LRUCache(
+            maxsize=RESULTS_CACHE_BYTES, getsizeof=_kept_bytes
+        )
+
+    @property
+    def kept_bytes(self) -> int:
+        """What the settled results take, as the cache counts it (at most ``RESULTS_CACHE_BYTES``)."""
+        return int(self._settled.currsize)
 
     async def collect(self, repo: Repository, sha: str, tracker: TrackerConfig) -> CommitResults:
         settings = tracker.results
@@ -159,7 +172,7 @@ class ResultCollector:
             cached: JobResult | None = self._settled[key]
             return cached
         result = await source.job_result(repo, check_run)
-        self._settled[key] = result
+        self._keep(key, result)
         return result
 
     async def _junit_result(
@@ -172,8 +185,26 @@ class ResultCollector:
             return cached
         outcome = await self._junit.run_result(repo, workflow_run, globs)
         if not outcome[1]:  # problems may be passing (a storage hiccup): only success is remembered
-            self._settled[key] = outcome
+            self._keep(key, outcome)
         return outcome
+
+    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
+        size = _kept_bytes(value)
+        if size > self._settled.maxsize:
+            log.info(
+                "%s: a result of %d MiB is too large to keep; read again when needed", key[0], size >> 20
+            )
+            return
+        self._settled[key] = value
+
+
+def _kept_bytes(value: JobResult | tuple[JobResult | None, list[str]] | None) -> int:
+    """Roughly what a settled result holds in memory: almost all of it is its test cases."""
+    result = value[0] if isinstance(value, tuple) else value
+    if result is None:
+        return _RESULT_BYTES
+    ids = sum(len(case.test_id) for case in result.cases)
+    return _RESULT_BYTES + len(result.evidence) + _CASE_BYTES * len(result.cases) + ids
 
 
 def _junit_first(order: Sequence[str]) -> bool:

@@ -53,9 +53,9 @@ class JUnitError(Exception):
     """The file cannot be read as JUnit XML; the message says why, for the bot's log and status."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TestCaseResult:
-    """One test case's verdict."""
+    """One test case's verdict. A report can hold a million: slots, and shared suite and file names."""
 
     __test__ = False  # not a pytest test class
 
@@ -113,6 +113,7 @@ def _local(tag: str) -> str:
 def _read_cases(text: str) -> Iterator[TestCaseResult]:
     events = safe_tree.iterparse(io.StringIO(text), events=("start", "end"), forbid_dtd=True)
     suites: list[Element] = []
+    names: dict[str, str] = {}  # one string per distinct suite or file name, not one per test case
     seen_root = False
     for event, element in events:
         tag = _local(element.tag)
@@ -125,7 +126,7 @@ def _read_cases(text: str) -> Iterator[TestCaseResult]:
                 suites.append(element)
             continue
         if tag == "testcase":
-            yield _case(element, suites[-1] if suites else None)
+            yield _case(element, suites[-1] if suites else None, names)
             element.clear()
         elif tag == "testsuite" and suites:
             suites.pop()
@@ -134,7 +135,7 @@ def _read_cases(text: str) -> Iterator[TestCaseResult]:
         raise JUnitError("not JUnit XML: no root element")
 
 
-def _case(case: Element, suite: Element | None) -> TestCaseResult:
+def _case(case: Element, suite: Element | None, names: dict[str, str]) -> TestCaseResult:
     name = case.get("name", "")
     classname = case.get("classname") or ""
     suite_name = suite.get("name", "") if suite is not None else ""
@@ -148,8 +149,8 @@ def _case(case: Element, suite: Element | None) -> TestCaseResult:
     return TestCaseResult(
         test_id=f"{owner}::{name}" if owner else name,
         outcome=outcome,
-        suite=suite_name,
-        file=file or None,
+        suite=names.setdefault(suite_name, suite_name),
+        file=names.setdefault(file, file) if file else None,
         time=_seconds(case.get("time")),
     )
 
