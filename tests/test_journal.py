@@ -285,6 +285,19 @@ async def test_a_failing_delivery_backs_off_then_is_parked_dead_with_its_reason(
     assert await journal.counts() == {"pending": 0, "done": 0, "failed": 0, "dead": 1, "in_progress": 0}
 
 
+async def test_a_parked_failure_is_dead_at_once_with_its_reason_until_an_operator_retries(
+    journal: SQLiteJournal,
+) -> None:
+    await record(journal, "d-1")
+    await journal.claim(1, T0)
+    reason = "InstallationGone: installation 31337 is gone: GitHub answered 404 to minting its token"
+    parked = await journal.fail("d-1", reason, T0, park=True)
+    assert (parked.status, parked.attempts, parked.last_error) == ("dead", 1, reason)
+    assert await journal.claim(1, T0 + 10 * HOURS) == []
+    assert await journal.retry("d-1")
+    assert ids(await journal.claim(1, T0)) == ["d-1"]
+
+
 async def test_a_dead_delivery_no_longer_holds_back_its_key(journal: SQLiteJournal) -> None:
     await record(journal, "a1", "A")
     await record(journal, "a2", "A")
