@@ -364,6 +364,18 @@ def test_block_content_that_would_break_the_next_run_is_refused(content: str) ->
         replace_block("human\n", content)
 
 
+def test_a_block_whose_new_content_would_read_differently_in_its_place_moves_to_the_top() -> None:
+    # The human's <div> runs into the block: the content's first fence line would be raw HTML there,
+    # and its closing fence would open a new fence that hides the end marker.
+    before, after = "Note:\r\n<div>\r\n", "</div>\r\n\r\nhuman\r\n"
+    body = f"{before}{BLOCK_BEGIN}\r\nold\r\n{BLOCK_END}\r\n{after}"
+    content = "```\nfirst\n\nsecond\n```"
+    updated = replace_block(body, content)
+    assert updated == block(content, "\r\n") + "\r\n\r\n" + before + after
+    assert block_content(updated) == content
+    assert replace_block(updated, content) == updated
+
+
 def test_block_content_may_quote_markers_inline() -> None:
     content = f"Markers look like `{BLOCK_END}` and are kept inline."
     assert block_content(replace_block("", content)) == content

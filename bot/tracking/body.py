@@ -98,14 +98,17 @@ def replace_block(body: str, block_content: str) -> str:
     parts = split_body(body)
     newline = parts.newline
     block = newline.join([BLOCK_BEGIN, *inner, BLOCK_END])
-    if parts.block is None:
-        block += newline
-        updated = block + newline + body if body else block
-    else:
-        block += split_lines(parts.block)[-1].ending
-        updated = parts.before + block + parts.after
-    written = split_body(updated)
-    if written.before != parts.before or written.block != block:
+    if parts.block is not None:
+        in_place = block + split_lines(parts.block)[-1].ending
+        updated = parts.before + in_place + parts.after
+        if split_body(updated) == BodyParts(parts.before, in_place, parts.after, _newline_style(updated)):
+            return updated
+        # What a human wrote just above the block (raw HTML running into it, say) changes how the new
+        # content reads: the block moves to the top, where nothing can come before it.
+        body = parts.before + parts.after
+    block += newline
+    updated = block + newline + body if body else block
+    if split_body(updated).block != block:
         raise ValueError("block content hides its end marker (open code fence, comment or raw HTML)")
     return updated
 
