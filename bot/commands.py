@@ -83,7 +83,7 @@ async def _set_baseline(
     if tracker.baseline is not None:
         await repo.post_comment(
             tracker.issue,
-            trackers.configs.templates(repo).render("command_reply.md.j2", kind="baseline_in_config"),
+            await trackers.configs.templates(repo).render("command_reply.md.j2", kind="baseline_in_config"),
         )
         return
     try:
@@ -91,7 +91,7 @@ async def _set_baseline(
     except ValueError as error:
         await repo.post_comment(
             tracker.issue,
-            trackers.configs.templates(repo).render(
+            await trackers.configs.templates(repo).render(
                 "command_reply.md.j2", kind="bad_baseline", error=str(error)
             ),
         )
@@ -107,7 +107,7 @@ async def _decline_once(trackers: TrackerService, repo: Repository, issue: int, 
         return
     await repo.post_comment(
         issue,
-        trackers.configs.templates(repo).render(
+        await trackers.configs.templates(repo).render(
             "command_reply.md.j2", kind="no_permission", user=user, marker=marker
         ),
     )

@@ -59,7 +59,9 @@ class RepositoryConfigs:
             if name in TEMPLATE_NAMES and (file := await repo.read_file(f"{config.templates}/{name}")):
                 overrides[name] = file.content.decode("utf-8", errors="replace")
                 revisions[name] = file.sha
-        self._templates[repo.full_name] = (Templates(overrides), revisions)
+        known = self._templates.get(repo.full_name)
+        if known is None or known[1] != revisions:  # a Templates remembers which overrides hit a limit
+            self._templates[repo.full_name] = (Templates(overrides), revisions)
 
     def templates(self, repo: Repository) -> Templates:
         return self._templates.get(repo.full_name, (BUILT_IN, {}))[0]

@@ -55,7 +55,7 @@ async def announce(
         about = commit_url(replace(event, sha=item.sha))
         if item.kind == "review_ready":
             handover = await request_review(repo, tracker, event)
-            comment = templates.render(
+            comment = await templates.render(
                 "handover_comment.md.j2",
                 report=report,
                 commit_url=commit_url(event),
@@ -67,7 +67,7 @@ async def announce(
                 marker=marker,
             )
         else:
-            comment = templates.render(
+            comment = await templates.render(
                 "event_comment.md.j2", event=item, report=report, commit_url=about, marker=marker
             )
         await repo.post_comment(tracker.issue, comment)

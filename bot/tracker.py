@@ -283,9 +283,9 @@ class TrackerService:
         where = f"{repo.full_name}#{tracker.issue}"
         checklist_line_found = find_checklist_item(read, tracker.checklist_line) is not None
 
-        def compose(state: TrackerState, shown: int) -> str:
+        async def compose(state: TrackerState, shown: int) -> str:
             kept = state.thinned(shown)
-            block = render_status_block(
+            block = await render_status_block(
                 replace(report, history=kept.runs) if report is not None else None,
                 templates=self.configs.templates(repo),
                 state_marker=self.states.marker(kept, where),
@@ -298,15 +298,15 @@ class TrackerService:
             )
             return replace_block(human, block)
 
-        def fitted(state: TrackerState) -> str:
+        async def fitted(state: TrackerState) -> str:
             total = max(len(state.runs), 1)
-            body = compose(state, total)
+            body = await compose(state, total)
             if len(body) <= MAX_BODY_CHARS:
                 return body
-            return fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total)[0]
+            return (await fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total))[0]
 
         # Recomputing the same results must not write: compare before recording what this write saw.
-        if fitted(replace(after, seen=before.seen, wrote=before.wrote)) == read:
+        if await fitted(replace(after, seen=before.seen, wrote=before.wrote)) == read:
             return
         # The human text this write is based on, and the one it writes, so that the edited event of this
         # very write can tell whether it replaced an edit it never saw.
@@ -316,7 +316,7 @@ class TrackerService:
             wrote=human_digest(human_text(human)),
             generation=before.generation + 1,
         )
-        body = fitted(after)
+        body = await fitted(after)
         if len(body) > MAX_BODY_CHARS:
             await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return
@@ -332,7 +332,7 @@ class TrackerService:
             return
         await repo.post_comment(
             number,
-            self.configs.templates(repo).render(
+            await self.configs.templates(repo).render(
                 "body_limit_comment.md.j2", human_chars=human_chars, limit=MAX_BODY_CHARS, marker=marker
             ),
         )

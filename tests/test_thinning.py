@@ -60,6 +60,10 @@ def _rows(n: int) -> str:
     return "### Test status\n\n" + "".join(f"| run {i:03d}\n" for i in range(n))
 
 
+async def _rendered_rows(n: int) -> str:
+    return _rows(n)
+
+
 @pytest.mark.parametrize(
     ("budget", "total", "expected_n"),
     [
@@ -70,40 +74,49 @@ def _rows(n: int) -> str:
         pytest.param(5, 10, 1, id="nothing-fits-so-the-one-run-rendering-is-returned"),
     ],
 )
-def test_fit_block_shows_the_most_history_that_fits(budget: int, total: int, expected_n: int) -> None:
-    assert fit_block(_rows, budget, total) == (_rows(expected_n), expected_n)
+async def test_fit_block_shows_the_most_history_that_fits(budget: int, total: int, expected_n: int) -> None:
+    assert await fit_block(_rendered_rows, budget, total) == (_rows(expected_n), expected_n)
 
 
-def test_fit_block_renders_about_log2_total_times() -> None:
+@pytest.mark.parametrize(
+    ("budget", "total", "expected_calls"),
+    [
+        pytest.param(17 + 10 * 600, 1000, [500, 750, 625, 562, 593, 609, 601, 597, 599, 600], id="fits"),
+        pytest.param(5, 10, [5, 2, 1], id="nothing-fits-and-one-run-is-not-rendered-twice"),
+    ],
+)
+async def test_fit_block_renders_about_log2_total_times_and_none_twice(
+    budget: int, total: int, expected_calls: list[int]
+) -> None:
     calls: list[int] = []
 
-    def render(n: int) -> str:
+    async def render(n: int) -> str:
         calls.append(n)
         return _rows(n)
 
-    fit_block(render, 17 + 10 * 600, 1000)
-    assert calls == [500, 750, 625, 562, 593, 609, 601, 597, 599, 600]
+    await fit_block(render, budget, total)
+    assert calls == expected_calls
 
 
-def test_a_body_near_githubs_limit_keeps_the_human_text_and_thins_the_history() -> None:
+async def test_a_body_near_githubs_limit_keeps_the_human_text_and_thins_the_history() -> None:
     human_text = "h" * 63_000 + "\n"
     history = list(range(1, 101))
 
-    def body(n: int) -> str:
+    async def body(n: int) -> str:
         runs = thin_history(history, n)
         table = "".join(
             f"| `{run:07x}` | 2025-08-12T10:{run % 60:02d}:00Z | 143 | 84 | 0 | 7 | 63.0% |\n" for run in runs
         )
         return human_text + "<!-- block -->\n" + table
 
-    text, shown = fit_block(body, GITHUB_ISSUE_BODY_LIMIT, len(history))
+    text, shown = await fit_block(body, GITHUB_ISSUE_BODY_LIMIT, len(history))
     row = len("| `0000001` | 2025-08-12T10:01:00Z | 143 | 84 | 0 | 7 | 63.0% |\n")
     assert shown == (GITHUB_ISSUE_BODY_LIMIT - len(human_text) - len("<!-- block -->\n")) // row == 39
-    assert len(text) <= GITHUB_ISSUE_BODY_LIMIT < len(body(shown + 1))
+    assert len(text) <= GITHUB_ISSUE_BODY_LIMIT < len(await body(shown + 1))
     assert text.startswith(human_text)
     assert "| `0000001` |" in text  # the baseline survives thinning
 
 
-def test_fit_block_needs_at_least_one_run() -> None:
+async def test_fit_block_needs_at_least_one_run() -> None:
     with pytest.raises(ValueError, match="total >= 1"):
-        fit_block(_rows, 100, 0)
+        await fit_block(_rendered_rows, 100, 0)

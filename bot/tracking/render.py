@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import cache
 from pathlib import Path
@@ -15,8 +16,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 import bot
 from bot.rules import MARKS, Evaluation
 from bot.tracking.chart import TrendPoint, mermaid_trend, text_trend
+from bot.tracking.sandbox import SANDBOX, Refusal
+from bot.tracking.sandbox_child import MAX_RENDERED_CHARS
 from bot.tracking.status import StatusReport
 from bot.untrusted import code_span, plain_text
+
+log = logging.getLogger(__name__)
 
 _TEMPLATE_DIRS = (
     Path(bot.__file__).resolve().parent / "templates",  # installed wheel
@@ -73,9 +78,8 @@ _FILTERS: dict[str, Any] = {
     "code_span_inline": code_span,
     "plain": plain_text,
 }
-# A repository's template may be at most this long, and may render at most this much text.
+# A repository's template may be at most this long (a status block's template is about 3 KiB).
 MAX_TEMPLATE_BYTES = 16 * 1024
-MAX_RENDERED_CHARS = 30_000
 
 
 @cache
@@ -90,7 +94,10 @@ def render(template: str, **context: Any) -> str:
 
 
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """No attribute games (the sandbox), no mutation, and no operator that could build a huge value."""
+    """No attribute games (the sandbox), no mutation, and no operator that could build a huge value.
+
+    These checks give a clear reason for the common mistakes; the child process's limits are the bound.
+    """
 
     intercepted_binops = frozenset({"*", "**"})
 
@@ -103,32 +110,42 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-class TemplateProblem(Exception):
-    """A repository's template could not be used; the built-in one was."""
+def bounded_sandbox() -> jinja2.Environment:
+    """The environment repository templates render in (inside the sandbox's child process)."""
+    env = _BoundedSandbox(**_OPTIONS)
+    env.filters.update(_FILTERS)
+    return env
 
 
 class Templates:
-    """The built-in templates, with a repository's overrides rendered in a bounded sandbox."""
+    """The built-in templates, with a repository's overrides rendered in the sandbox's child process."""
 
     def __init__(self, overrides: dict[str, str] | None = None) -> None:
         self._overrides = dict(overrides or {})
-        self._sandbox = _BoundedSandbox(loader=jinja2.DictLoader(self._overrides), **_OPTIONS)
-        self._sandbox.filters.update(_FILTERS)
+        self._exhausted: set[str] = set()  # overrides that hit a limit: not tried again on this revision
         self.problems: dict[str, str] = {}  # template name -> why its override was not used
 
-    def render(self, template: str, **context: Any) -> str:
+    async def render(self, template: str, **context: Any) -> str:
+        """The repository's override when it renders within the limits, else the built-in template."""
         source = self._overrides.get(template)
-        if source is not None:
-            try:
-                if len(source.encode()) > MAX_TEMPLATE_BYTES:
-                    raise TemplateProblem(f"larger than {MAX_TEMPLATE_BYTES // 1024} KiB")
-                text = self._sandbox.get_template(template).render(**context).strip() + "\n"
-                if len(text) > MAX_RENDERED_CHARS:
-                    raise TemplateProblem(f"it rendered more than {MAX_RENDERED_CHARS:,} characters")
-                return text
-            except (jinja2.TemplateError, TemplateProblem, ArithmeticError, TypeError, ValueError) as error:
-                self.problems[template] = f"{type(error).__name__}: {error}"[:300]
+        if source is not None and template not in self._exhausted:
+            outcome = await _render_override(source, context)
+            if isinstance(outcome, str):
+                return outcome
+            self.problems[template] = outcome.reason
+            if outcome.exhausted:
+                self._exhausted.add(template)
         return render(template, **context)
+
+
+async def _render_override(source: str, context: dict[str, Any]) -> str | Refusal:
+    if len(source.encode()) > MAX_TEMPLATE_BYTES:
+        return Refusal(f"larger than {MAX_TEMPLATE_BYTES // 1024} KiB", exhausted=True)
+    try:
+        return await SANDBOX.render(source, context)
+    except Exception as error:  # the sandbox itself failed (cannot start, cannot send): still fall back
+        log.exception("the template sandbox failed")
+        return Refusal(f"the template renderer is unavailable ({type(error).__name__})", exhausted=False)
 
 
 BUILT_IN = Templates()
@@ -145,7 +162,7 @@ TEMPLATE_NAMES = frozenset(
 )
 
 
-def render_status_block(
+async def render_status_block(
     report: StatusReport | None,
     *,
     state_marker: str,
@@ -164,7 +181,7 @@ def render_status_block(
         points = [TrendPoint(run.sha, report.rate_of(run)) for run in report.history]
         chart = mermaid_trend(points, report.gate.threshold)
         trend = text_trend(points, report.gate.threshold, gate_label=str(report.gate))
-    return templates.render(
+    return await templates.render(
         "status_block.md.j2",
         report=report,
         chart=chart,

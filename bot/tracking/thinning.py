@@ -7,7 +7,7 @@ always, the latest runs densely, and the further back the fewer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -42,13 +42,14 @@ def thin_history(runs: Sequence[T], keep: int, *, position: Callable[[T], float]
     return kept
 
 
-def fit_block(render: Callable[[int], str], budget: int, total: int) -> tuple[str, int]:
+async def fit_block(render: Callable[[int], Awaitable[str]], budget: int, total: int) -> tuple[str, int]:
     """The rendering with the most history, out of ``total`` runs, that fits ``budget`` characters.
 
     ``render(n)`` renders the block showing ``n`` runs and must not get shorter as ``n`` grows, so a binary
-    search finds the largest fitting ``n`` in about log2(total) renderings. When not even one run fits,
-    the one-run rendering is returned all the same: the caller decides whether to post it (and say the
-    human text leaves no room) or not.
+    search finds the largest fitting ``n`` in about log2(total) renderings, none of them twice (a
+    repository's template renders in a child process: each rendering is a round trip). When not even one
+    run fits, the one-run rendering is returned all the same: the caller decides whether to post it (and
+    say the human text leaves no room) or not.
     """
     if total < 1:
         raise ValueError(f"a block shows at least one run, so total >= 1, not {total}")
@@ -56,9 +57,10 @@ def fit_block(render: Callable[[int], str], budget: int, total: int) -> tuple[st
     low, high = 1, total
     while low <= high:
         shown = (low + high) // 2
-        text = render(shown)
+        text = await render(shown)
         if len(text) <= budget:
             fitting, low = (text, shown), shown + 1
         else:
             high = shown - 1
-    return fitting if fitting is not None else (render(1), 1)
+    # When nothing fit, the last rendering tried was the one-run rendering.
+    return fitting if fitting is not None else (text, 1)
