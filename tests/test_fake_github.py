@@ -718,6 +718,7 @@ async def test_the_fakes_answers_satisfy_githubs_response_schemas(
         ("POST", f"/repos/{REPO}/pulls/3/requested_reviewers", {"reviewers": ["octocat"]}),
         ("GET", f"/repos/{REPO}/actions/runs/9/artifacts", None),
         ("GET", "/installation/repositories", None),
+        ("GET", f"/repos/{REPO}/compare/{'a' * 40}...main", None),
     ]
     for method, path, body in requests:
         status, answer, _ = await call(session, fake, method, path, auth=auth, json=body)
@@ -729,6 +730,45 @@ async def test_the_fakes_answers_satisfy_githubs_response_schemas(
             f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(answer)
         ]
         assert problems == [], (method, path, problems[:3])
+    assert fake.rejections == []
+
+
+async def test_get_app_answers_the_apps_own_jwt_with_its_slug(
+    fake: FakeGitHub, session: aiohttp.ClientSession, app_jwt: str, token: str
+) -> None:
+    status, answer, _ = await call(session, fake, "GET", "/app", auth=f"Bearer {app_jwt}")
+    assert status == 200 and answer["slug"] == "issue-status-bot" and answer["id"] == APP_ID
+    operation = SUBSET.match("GET", "/app")
+    assert operation is not None
+    validator = operation.response_validator(200)
+    assert validator is not None and list(validator.iter_errors(answer)) == []
+    status, _, _ = await call(session, fake, "GET", "/app", auth=f"token {token}")
+    assert status == 401  # an installation token is not the App
+
+
+async def test_compare_says_where_a_commit_stands_against_a_branch(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str
+) -> None:
+    old = fake.head(REPO)
+    fake.add_commit(REPO, "b" * 40, branch="main")
+    fake.add_commit(REPO, "c" * 40, branch="main")
+    fake.add_commit(REPO, "f" * 40, branch=None, parent=old)  # a fork's commit, on no branch of ours
+
+    async def compare(basehead: str) -> tuple[int, Any]:
+        status, answer, _ = await call(
+            session, fake, "GET", f"/repos/{REPO}/compare/{basehead}", auth=f"token {token}"
+        )
+        return status, answer
+
+    status, answer = await compare(f"{'b' * 40}...main")
+    assert (status, answer["status"], answer["ahead_by"], answer["behind_by"]) == (200, "ahead", 1, 0)
+    assert [c["sha"] for c in answer["commits"]] == ["c" * 40]
+    assert (await compare(f"{'c' * 40}...main"))[1]["status"] == "identical"
+    assert (await compare(f"main...{'b' * 40}"))[1]["status"] == "behind"
+    status, answer = await compare(f"{'f' * 40}...main")
+    assert (answer["status"], answer["ahead_by"], answer["behind_by"]) == ("diverged", 2, 1)
+    assert answer["merge_base_commit"]["sha"] == old
+    assert (await compare(f"{'e' * 40}...main"))[0] == 404  # no such commit
     assert fake.rejections == []
 
 

@@ -95,6 +95,40 @@ def workflow_run_completed(
         if key in workflow_run:
             run[key] = workflow_run[key]
     run["pull_requests"] = []
+    # A run of a fork's pull request names the fork here; GitHub's example names another repository.
+    run["head_repository"] = copy.deepcopy(workflow_run.get("head_repository") or repository)
+    run["repository"] = copy.deepcopy(repository)
+    _place(payload, repository, installation_id)
+    return payload
+
+
+def pushed(
+    repository: dict[str, Any],
+    *,
+    branch: str,
+    before: str,
+    after: str,
+    paths: list[str],
+    installation_id: int | None,
+) -> dict[str, Any]:
+    """``push`` of one commit, ``after``, to ``branch``, changing ``paths``."""
+    payload = example("push")
+    commit = {
+        "id": after,
+        "tree_id": after,
+        "distinct": True,
+        "message": "A push",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "url": f"{repository['html_url']}/commit/{after}",
+        "author": {"name": "zoe", "email": "zoe@users.noreply.github.com", "username": "zoe"},
+        "committer": {"name": "zoe", "email": "zoe@users.noreply.github.com", "username": "zoe"},
+        "added": [],
+        "removed": [],
+        "modified": paths,
+    }
+    payload.update(
+        ref=f"refs/heads/{branch}", before=before, after=after, commits=[commit], head_commit=commit
+    )
     _place(payload, repository, installation_id)
     return payload
 

@@ -99,6 +99,38 @@ class Seeding:
         world.commit(repo, default_branch, {}, "Initial commit", json["owner"]["login"])
         return copy.deepcopy(json)
 
+    def add_fork(self, full_name: str, of: str) -> dict[str, Any]:
+        """A fork of ``of``: another repository, which the App is not installed on."""
+        json = self.add_repository(full_name, default_branch=self._repo(of).default_branch)
+        json["fork"] = True
+        self._repo(full_name).json["fork"] = True
+        return json
+
+    def add_commit(
+        self,
+        full_name: str,
+        sha: str,
+        *,
+        branch: str | None,
+        parent: str | None = None,
+        message: str = "A commit",
+        author: str = "zoe",
+    ) -> str:
+        """A commit with a chosen sha and its parent's files. With a ``branch`` it is pushed there (its
+        parent is the branch's head; a new branch starts at the default branch). With ``branch=None``
+        it is on none of the repository's branches: a fork's commit that a pull request brought into
+        the network (its parent defaults to the default branch's head)."""
+        world, repo = self.world, self._repo(full_name)
+        start = repo.branches[repo.default_branch]
+        if branch is not None:
+            parent = repo.branches.setdefault(branch, start)
+        parent = parent or start
+        if sha not in repo.commits:
+            world.record_commit(repo, sha, parent, dict(repo.commits.get(parent, {})), message, author)
+        if branch is not None:
+            repo.branches[branch] = sha
+        return sha
+
     def put_file(self, full_name: str, path: str, content: bytes | str, ref: str | None = None) -> str:
         """Commit ``content`` at ``path`` on branch ``ref`` (default branch; a new branch forks it)."""
         repo = self._repo(full_name)
@@ -169,15 +201,18 @@ class Seeding:
         number: int | None = None,
         state: str = "open",
         user: str = "zoe",
+        head_repository: str | None = None,
     ) -> dict[str, Any]:
-        """A pull request from a branch of the same repository; its head commit becomes known too."""
+        """A pull request from a branch of the same repository, or of the fork ``head_repository``; its
+        head commit becomes known too (a fork's on none of this repository's branches)."""
         world, repo = self.world, self._repo(full_name)
+        head_repo = self._repo(head_repository) if head_repository is not None else repo
+        from_fork = head_repo is not repo
         if head_sha not in repo.commits:
-            repo.commits[head_sha] = dict(
-                repo.commits[repo.resolve(base_ref) or repo.branches[repo.default_branch]]
-            )
-            repo.history.insert(0, world.shapes.commit(full_name, head_sha, title, user, world.now_iso()))
-        repo.branches[head_ref] = head_sha
+            parent = repo.resolve(base_ref) or repo.branches[repo.default_branch]
+            world.record_commit(repo, head_sha, parent, dict(repo.commits[parent]), title, user)
+        if not from_fork:
+            repo.branches[head_ref] = head_sha
         issue = world.new_issue(repo, title, None, user, number)
         number = issue["number"]
         issue["pull_request"] = world.shapes.pull_request_link(full_name, number)
@@ -185,15 +220,14 @@ class Seeding:
         api = f"{world.shapes.api}/repos/{full_name}"
         url = f"{api}/pulls/{number}"
         html = f"{HTML_ROOT}/{full_name}/pull/{number}"
-        owner = repo.json["owner"]
 
-        def side(ref: str, sha: str) -> dict[str, Any]:
+        def side(ref: str, sha: str, where: Repository) -> dict[str, Any]:
             return {
-                "label": f"{owner['login']}:{ref}",
+                "label": f"{where.json['owner']['login']}:{ref}",
                 "ref": ref,
                 "sha": sha,
-                "user": owner,
-                "repo": repo.json,
+                "user": where.json["owner"],
+                "repo": where.json,
             }
 
         pull = {
@@ -227,8 +261,8 @@ class Seeding:
             "assignees": [],
             "requested_reviewers": [],
             "requested_teams": [],
-            "head": side(head_ref, head_sha),
-            "base": side(base_ref, repo.resolve(base_ref) or ""),
+            "head": side(head_ref, head_sha, head_repo),
+            "base": side(base_ref, repo.resolve(base_ref) or "", repo),
             "_links": {
                 name: {"href": href}
                 for name, href in {
@@ -267,6 +301,7 @@ class Seeding:
         completed_at: str | None = None,
     ) -> dict[str, Any]:
         world, repo = self.world, self._repo(full_name)
+        self._ran_on(full_name, head_sha, head_branch)
         suite = self._suite(repo, head_sha, head_branch, app_slug, check_suite_id)
         run_id = world.new_id()
         url = f"{world.shapes.api}/repos/{full_name}/check-runs/{run_id}"
@@ -300,6 +335,12 @@ class Seeding:
         repo.check_runs.append(run)
         self._settle(repo, suite)
         return copy.deepcopy(run)
+
+    def _ran_on(self, full_name: str, sha: str, branch: str | None) -> None:
+        """CI ran on ``sha``, so the commit exists: one the fake does not know yet was pushed to
+        ``branch`` (to no branch when there is none). Seed a fork's commit with ``add_commit`` first."""
+        if sha not in self._repo(full_name).commits:
+            self.add_commit(full_name, sha, branch=branch, message="Pushed for CI")
 
     def _suite(
         self, repo: Repository, head_sha: str, head_branch: str | None, app_slug: str, suite_id: int | None
@@ -389,11 +430,14 @@ class Seeding:
         status: str = "completed",
         conclusion: str | None = "success",
         run_attempt: int = 1,
+        head_repository: str | None = None,
     ) -> dict[str, Any]:
         """A GitHub Actions workflow run with its own check suite; give its ``check_suite_id`` to
-        ``add_check_run`` for each of its jobs."""
+        ``add_check_run`` for each of its jobs. ``head_repository``: the fork a pull request's run
+        came from."""
         world, repo = self.world, self._repo(full_name)
         branch = head_branch or repo.default_branch
+        self._ran_on(full_name, head_sha, branch)
         suite = self._suite(repo, head_sha, branch, "github-actions", world.new_id())
         suite["status"] = "in_progress" if status != "completed" else "queued"
         run_id = world.new_id()
@@ -429,7 +473,7 @@ class Seeding:
             "rerun_url": f"{url}/rerun",
             "workflow_url": f"{world.shapes.api}/repos/{full_name}/actions/workflows/161335",
             "repository": repo.json,
-            "head_repository": repo.json,
+            "head_repository": self._repo(head_repository).json if head_repository else repo.json,
         }
         repo.workflow_runs[run_id] = run
         return copy.deepcopy(run)

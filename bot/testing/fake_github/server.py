@@ -308,7 +308,7 @@ class FakeGitHub(Seeding):
             notes=record.notes,
         )
         credentials = parse_authorization(request.headers.get("Authorization"))
-        if operation.template.startswith("/app/"):
+        if operation.template == "/app" or operation.template.startswith("/app/"):
             if credentials is None:
                 raise GitHubError(401, "A JSON web token could not be decoded", reason="no JWT")
             call.app = verify_app_jwt(credentials.secret, self.world.apps, self.clock.now())

@@ -69,6 +69,16 @@ class Repository:
                 return found[0]
         return None
 
+    def ancestry(self, sha: str) -> list[str]:
+        """``sha`` and its ancestors, newest first (the fake's commits have one parent each)."""
+        by_sha = {commit["sha"]: commit for commit in self.history}
+        chain = []
+        while sha in by_sha and sha not in chain:
+            chain.append(sha)
+            parents = by_sha[sha]["parents"]
+            sha = parents[0]["sha"] if parents else ""
+        return chain
+
     def next_number(self, wanted: int | None) -> int:
         """Issues and pull requests share one sequence; an explicit number moves it past that one."""
         if wanted is None:
@@ -139,8 +149,15 @@ class World:
         for path in sorted(tree):
             digest.update(path.encode() + b"\0" + blob_sha(tree[path]).encode())
         sha = digest.hexdigest()
-        repo.commits[sha] = tree
+        self.record_commit(repo, sha, parent, tree, message, author)
         repo.branches[branch] = sha
+        return sha
+
+    def record_commit(
+        self, repo: Repository, sha: str, parent: str | None, tree: Tree, message: str, author: str
+    ) -> None:
+        """Make ``sha`` a commit of the repository's network, child of ``parent``; no branch moves."""
+        repo.commits[sha] = tree
         json = self.shapes.commit(repo.full_name, sha, message, author, self.now_iso())
         if parent:
             json["parents"] = [
@@ -151,7 +168,6 @@ class World:
                 }
             ]
         repo.history.insert(0, json)
-        return sha
 
     def new_issue(
         self, repo: Repository, title: str, body: str | None, user: str, number: int | None

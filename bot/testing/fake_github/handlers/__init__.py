@@ -6,6 +6,7 @@ from bot.testing.fake_github.calls import Handler
 from bot.testing.fake_github.handlers import actions, apps, checks, issues, pulls, repos
 
 HANDLERS: dict[str, Handler] = {
+    "apps/get-authenticated": apps.get_authenticated,
     "apps/create-installation-access-token": apps.create_installation_access_token,
     "apps/list-installations": apps.list_installations,
     "apps/list-webhook-deliveries": apps.list_webhook_deliveries,
@@ -15,6 +16,7 @@ HANDLERS: dict[str, Handler] = {
     "repos/get-content": repos.get_content,
     "repos/list-commits": repos.list_commits,
     "repos/get-branch": repos.get_branch,
+    "repos/compare-commits-with-basehead": repos.compare_commits,
     "repos/get-collaborator-permission-level": repos.get_collaborator_permission_level,
     "checks/list-for-ref": checks.list_for_ref,
     "checks/list-suites-for-ref": checks.list_suites_for_ref,
@@ -40,6 +42,7 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "repos/get-content": ("contents", "read"),
     "repos/list-commits": ("contents", "read"),
     "repos/get-branch": ("contents", "read"),
+    "repos/compare-commits-with-basehead": ("contents", "read"),
     "repos/get-collaborator-permission-level": ("metadata", "read"),
     "checks/list-for-ref": ("checks", "read"),
     "checks/list-suites-for-ref": ("checks", "read"),

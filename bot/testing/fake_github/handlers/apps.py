@@ -145,3 +145,13 @@ def redeliver_webhook_delivery(call: Call) -> Answer:
             call.world.redeliveries.append(delivery_id)
             return Answer(202, {})
     raise not_found(f"no hook delivery {delivery_id}")
+
+
+def get_authenticated(call: Call) -> Answer:
+    """The App its JWT belongs to; its bot account is ``<slug>[bot]``."""
+    app = call.app
+    assert app is not None  # the server authenticated the JWT before dispatching here
+    json = call.world.shapes.app(app.slug, app.app_id)
+    json["permissions"] = dict(app.permissions)
+    json["installations_count"] = len(call.world.installations)
+    return Answer(200, json)

@@ -76,12 +76,7 @@ def get_content(call: Call) -> Answer:
 
 def _ancestry(repo: Repository, sha: str) -> list[dict[str, Any]]:
     by_sha = {commit["sha"]: commit for commit in repo.history}
-    chain = []
-    while sha in by_sha:
-        chain.append(by_sha[sha])
-        parents = by_sha[sha]["parents"]
-        sha = parents[0]["sha"] if parents else ""
-    return chain
+    return [by_sha[ancestor] for ancestor in repo.ancestry(sha)]
 
 
 def list_commits(call: Call) -> Answer:
@@ -130,3 +125,49 @@ def get_collaborator_permission_level(call: Call) -> Answer:
     user["role_name"] = role
     permission = LEGACY_PERMISSION.get(role, "none")
     return Answer(200, {"permission": permission, "role_name": role, "user": user})
+
+
+def compare_commits(call: Call) -> Answer:
+    """``BASE...HEAD`` as GitHub compares them: the status says where HEAD stands relative to BASE
+    ("ahead": BASE is an ancestor of HEAD), the commits listed are those of HEAD not in BASE."""
+    repo = call.repository()
+    base_ref, separator, head_ref = str(call.params["basehead"]).partition("...")
+    if not separator:
+        raise not_found(f"{call.params['basehead']!r} is not BASE...HEAD", rejection=False)
+    base, head = _commit_or_404(repo, base_ref), _commit_or_404(repo, head_ref)
+    base_line, head_line = repo.ancestry(base), repo.ancestry(head)
+    merge_base = next((sha for sha in head_line if sha in base_line), None)
+    if merge_base is None:
+        raise not_found(f"{base_ref} and {head_ref} share no history", rejection=False)
+    ahead_by, behind_by = head_line.index(merge_base), base_line.index(merge_base)
+    status = (
+        "identical"
+        if not ahead_by and not behind_by
+        else "ahead"
+        if not behind_by
+        else "behind"
+        if not ahead_by
+        else "diverged"
+    )
+    commits = _ancestry(repo, head)[:ahead_by][::-1]  # oldest first, as GitHub lists them
+    page, headers = paginate(call, commits)
+    html = f"{HTML_ROOT}/{repo.full_name}/compare/{base_ref}...{head_ref}"
+    return Answer(
+        200,
+        {
+            "url": f"{call.world.shapes.api}/repos/{repo.full_name}/compare/{base_ref}...{head_ref}",
+            "html_url": html,
+            "permalink_url": f"{HTML_ROOT}/{repo.full_name}/compare/{base}...{head}",
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "base_commit": _ancestry(repo, base)[0],
+            "merge_base_commit": _ancestry(repo, merge_base)[0],
+            "status": status,
+            "ahead_by": ahead_by,
+            "behind_by": behind_by,
+            "total_commits": ahead_by,
+            "commits": page,
+            "files": [],
+        },
+        headers,
+    )
