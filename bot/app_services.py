@@ -41,14 +41,19 @@ async def app_services(
         app_id=settings.app_id,
         private_key_pem=settings.private_key_pem,
     )
-    github = GitHubApp(
-        session, tokens, api_url=settings.api_url, write_interval=settings.github_write_interval
-    )
     app_api = AppAPI(
         session,
         api_url=settings.api_url,
         app_id=settings.app_id,
         private_key_pem=settings.private_key_pem,
+    )
+    # The App's clients know who the App is, so that only its own comments are believed.
+    github = GitHubApp(
+        session,
+        tokens,
+        api_url=settings.api_url,
+        write_interval=settings.github_write_interval,
+        identity=app_api,
     )
     key = await deployment_state_key(store, settings.state_key)
     codec = StateCodec(key, legacy_secrets=(settings.webhook_secret,))

@@ -7,6 +7,7 @@ request). These calls run in the background on a schedule: a failed one is retri
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,9 +58,23 @@ class AppAPI:
     ) -> None:
         self._gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
         self._key = AppKey(app_id, private_key_pem)
+        self._bot_login: str | None = None
+        self._learning = asyncio.Lock()
 
     def _jwt(self) -> str:
         return self._key.jwt()
+
+    async def bot_login(self) -> str:
+        """The App's bot account, ``<slug>[bot]``: the author of every comment the App writes.
+
+        Learnt from ``GET /app`` once per process, never from a payload, which anyone can make say
+        anything; the comments' hidden markers are trusted only from this author.
+        """
+        async with self._learning:
+            if self._bot_login is None:
+                app = await self._gh.getitem("/app", jwt=self._jwt())
+                self._bot_login = f"{app['slug']}[bot]"
+        return self._bot_login
 
     async def installation_ids(self) -> list[int]:
         """Every installation of the App."""

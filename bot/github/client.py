@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -92,6 +92,12 @@ class Installation:
     throttle: InstallationThrottle
 
 
+class AppIdentity(Protocol):
+    """Who the App is on GitHub: the login of its bot account, as GitHub (never a payload) says."""
+
+    async def bot_login(self) -> str: ...
+
+
 class InstallationClient(GitHubAPI):
     """A gidgethub client acting as one installation of the App."""
 
@@ -106,10 +112,12 @@ class InstallationClient(GitHubAPI):
         calls: CallCounts,
         policy: RetryPolicy,
         clock: Clock,
+        identity: AppIdentity | None = None,
     ) -> None:
         self._answers = answers.for_installation(installation.id)
         super().__init__(session, USER_AGENT, cache=self._answers, base_url=base_url)
         self.installation_id = installation.id
+        self.identity = identity
         self.policy = policy
         self._tokens = tokens
         self._throttle = installation.throttle
@@ -254,8 +262,10 @@ class GitHubApp:
         clock: Clock | None = None,
         max_installations: int = 1024,
         answer_cache_bytes: int = ANSWER_CACHE_BYTES,
+        identity: AppIdentity | None = None,
     ) -> None:
         self.session = session
+        self.identity = identity
         self.tokens = tokens
         self.api_url = api_url
         self.policy = policy or RetryPolicy()
@@ -288,4 +298,5 @@ class GitHubApp:
             calls=self.calls,
             policy=self.policy,
             clock=self.clock,
+            identity=self.identity,
         )

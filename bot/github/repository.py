@@ -152,13 +152,37 @@ class Repository:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}", number=number)
         await self.gh.patch(url, url_vars, data={"body": body})
 
+    async def bot_login(self) -> str:
+        """The login of the App's bot account (see ``AppAPI.bot_login``)."""
+        if self.gh.identity is None:
+            raise RuntimeError("the App's identity is unknown: its own comments cannot be told apart")
+        return await self.gh.identity.bot_login()
+
     async def comment_bodies(self, number: int) -> list[str]:
+        """The bodies of the comments the App itself wrote on an issue.
+
+        Anyone can post a comment holding the bot's hidden markers (invisible once rendered), so only
+        the App's own comments may say what was already announced or declined.
+        """
+        login = (await self.bot_login()).lower()
         url, url_vars = self._url(
             "/repos/{owner}/{repo}/issues/{number}/comments{?per_page}",
             number=number,
             per_page=PAGE_SIZE,
         )
-        return [c.get("body") or "" async for c in self.gh.getiter(url, url_vars)]
+        return [
+            c.get("body") or ""
+            async for c in self.gh.getiter(url, url_vars)
+            if str((c.get("user") or {}).get("login", "")).lower() == login
+        ]
+
+    async def compare_status(self, base: str, head: str) -> str | None:
+        """Where ``head`` stands relative to ``base``: "ahead" (base is its ancestor), "identical",
+        "behind" or "diverged"; None when GitHub knows no such commit or branch (404)."""
+        answer = await self._get_or_none(
+            "/repos/{owner}/{repo}/compare/{basehead}{?per_page}", basehead=f"{base}...{head}", per_page=1
+        )
+        return None if answer is None else str(answer.get("status", ""))
 
     async def post_comment(self, number: int, body: str) -> None:
         url, url_vars = self._url("/repos/{owner}/{repo}/issues/{number}/comments", number=number)
