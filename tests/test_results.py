@@ -17,9 +17,10 @@ import pytest
 
 from bot.results.counts import TestCounts
 from bot.server import TRACKERS
+from bot.testing.deliveries import check_run_completed
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
 from tests.conftest import FIXTURES
-from tests.harness import REPO, BotHarness, sha_of, summary
+from tests.harness import INSTALLATION_ID, REPO, BotHarness, sha_of, summary
 from tests.test_junit import JUNIT_FIXTURES
 from tests.test_runners import RUNNER_FIXTURES
 
@@ -136,6 +137,18 @@ async def test_a_hostile_log_never_holds_the_event_loop(bot: BotHarness, filler:
     assert PYTEST_LINE in status_block(bot)
     # Blocking took 3.3 s for the blank lines; scanned in a worker thread, the loop waits a GIL turn at most.
     assert lag.worst < 0.25, f"the event loop was held for {lag.worst:.2f} s"
+
+
+async def test_a_long_check_run_output_never_holds_the_event_loop(bot: BotHarness) -> None:
+    filler = "x\n" * 32_000  # GitHub allows 65,535 characters per output field
+    sha = sha_of("c1")
+    output = {"title": "tests", "summary": filler, "text": filler + summary(1, 99)}
+    run = bot.fake.add_check_run(REPO, sha, "tests", conclusion="success", output=output, head_branch="main")
+    payload = check_run_completed(bot.repository, run, installation_id=INSTALLATION_ID, head_branch="main")
+    async with LoopLag() as lag:
+        await bot.send("check_run", payload)
+    assert "**Pass rate: 99.0%**" in status_block(bot)
+    assert lag.worst < 0.15, f"the event loop was held for {lag.worst:.2f} s"
 
 
 async def test_invalid_utf8_and_ansi_colours_in_a_log_do_not_hide_the_summary(bot: BotHarness) -> None:
