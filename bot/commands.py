@@ -61,7 +61,7 @@ async def run_command(
     tracker = next((t for t in config.trackers if t.issue == issue), None) if config else None
     if tracker is None:
         return  # not a tracking issue
-    if await repo.permission(user) not in STEERING_PERMISSIONS:
+    if not await may_steer(repo, user):
         await _decline_once(trackers, repo, issue, user)
         return
     log.info("%s#%s: /status %s from %s", repo.full_name, issue, command.name, user)
@@ -70,13 +70,20 @@ async def run_command(
     if command.name == "refresh":
         sha = await latest_commit_with_results(repo, branch)
         if sha is not None:
+            trackers.branches.record(repo.full_name, branch, sha)  # read from the branch's history
             await trackers.commit_completed(replace(where_from, sha=sha, branch=branch))
     elif command.name == "baseline":
         await _set_baseline(trackers, repo, tracker, command.argument, where_from)
     else:
         await trackers.hand_over_now(
-            repo, tracker, replace(where_from, branch=branch), reason=f"command {comment_id}"
+            repo, tracker, replace(where_from, branch=branch), reason=f"command {comment_id}", by=user
         )
+
+
+async def may_steer(repo: Repository, login: str) -> bool:
+    """Whether ``login`` has write access: only such people move the bot's state or the gate (commands,
+    the review checkbox, manual lines); anyone else who can edit the issue changes only its text."""
+    return await repo.permission(login) in STEERING_PERMISSIONS
 
 
 async def _set_baseline(

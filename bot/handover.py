@@ -14,10 +14,12 @@ from typing import Any
 from gidgethub import BadRequest
 
 from bot.commits import CommitEvent, commit_url
-from bot.config import TrackerConfig
+from bot.config import FixesDoneCondition, GateCondition, TrackerConfig
 from bot.github.repository import Repository
 from bot.rules import Event as RulesEvent
+from bot.rules import RulesMemory
 from bot.tracking.render import Templates
+from bot.tracking.state import TrackerState
 from bot.tracking.status import StatusReport
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,15 @@ async def announce(
     report: StatusReport,
     event: CommitEvent,
     templates: Templates,
+    *,
+    requested_by: str | None = None,
+    early: bool = False,
 ) -> None:
     """Comment on each milestone and escalation once: its key, hidden in the comment, is checked first.
 
     The hand-over (every review condition holds) also asks the reviewers; an escalation also adds the
-    configured label.
+    configured label. A hand-over a person asked for (``requested_by``) before the conditions hold is
+    ``early``, and its comment says so rather than celebrate a gate that is not met.
     """
     if not events:
         return
@@ -65,6 +71,8 @@ async def announce(
                 assigned=handover.assigned,
                 failures=handover.failures,
                 marker=marker,
+                requested_by=requested_by,
+                early=early,
             )
         else:
             comment = await templates.render(
@@ -108,7 +116,28 @@ async def request_review(repo: Repository, tracker: TrackerConfig, event: Commit
 
 
 def _is_head_of(pr: dict[str, Any], event: CommitEvent, repo: Repository) -> bool:
+    """Whether ``pr`` is the pull request of the tracked branch (or of the commit): never a fork's, whose
+    branch may carry the same name and whose head may even be the same commit."""
     head = pr.get("head") or {}
-    head_repo = (head.get("repo") or {}).get("full_name")
+    head_repo = str((head.get("repo") or {}).get("full_name", ""))
+    if head_repo.lower() != repo.full_name.lower():
+        return False
     same_branch = event.branch is not None and head.get("ref") == event.branch
-    return head.get("sha") == event.sha or (same_branch and head_repo == repo.full_name)
+    return head.get("sha") == event.sha or same_branch
+
+
+def conditions_held(tracker: TrackerConfig, state: TrackerState) -> bool:
+    """Whether every review condition held when the tracker was last judged: a hand-over asked for
+    before that is an early one."""
+    memory = RulesMemory.from_data(state.rules)
+    for condition in tracker.review.when:
+        if isinstance(condition, GateCondition):
+            held = state.gate_met
+        elif isinstance(condition, FixesDoneCondition):
+            phases = [memory.progress_of(fix.name) for fix in tracker.fixes]
+            held = all(progress is not None and progress.phase == "done" for progress in phases)
+        else:
+            held = condition.key in memory.held
+        if not held:
+            return False
+    return True

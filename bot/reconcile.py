@@ -99,6 +99,7 @@ async def reconcile_repository(
         if sha is None:
             log.info("%s: no commit on %s has CI results yet", repo.full_name, branch)
             continue
+        trackers.branches.record(repo.full_name, branch, sha)  # read from the branch's own history
         event = CommitEvent(
             installation_id=installation_id,
             repository=installed.full_name,
@@ -114,7 +115,8 @@ async def reconcile_repository(
 
 async def latest_commit_with_results(repo: Repository, branch: str) -> str | None:
     """The newest commit on ``branch`` with a completed check run: the head, or one shortly before it
-    when the head's CI is still running or has not started."""
+    when the head's CI is still running or has not started. Only the branch's own history is searched,
+    so a fork's commit (CI runs of its pull request) is never picked."""
     head = await repo.branch_head(branch)
     if head is None:
         return None

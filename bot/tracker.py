@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from bot.branches import BranchMembership
 from bot.commits import CommitEvent, commit_url
 from bot.config import GateCondition, TrackerConfig
 from bot.configs import RepositoryConfigs
 from bot.github.client import GitHubApp
 from bot.github.repository import Repository
-from bot.handover import announce
+from bot.handover import announce, conditions_held
 from bot.results.commit import CommitResults, ResultCollector
-from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, apply, evaluate, start_fixes
+from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
 from bot.rules.events import make_event
+from bot.rules.owned_lines import HumanEdit, undo_ticks
 from bot.rules.recovery import not_yet_said, said_in
 from bot.tracking.body import (
     block_content,
@@ -36,11 +38,11 @@ from bot.tracking.body import (
     set_checklist_item,
     split_body,
 )
+from bot.tracking.keeper import StateKeeper
 from bot.tracking.render import (
     REQUEST_REVIEW_LINE,
     render_status_block,
 )
-from bot.tracking.keeper import StateKeeper
 from bot.tracking.state import RunRecord, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
 from bot.tracking.thinning import fit_block
@@ -68,6 +70,7 @@ class TrackerService:
             weakref.WeakValueDictionary()
         )
         self.configs = RepositoryConfigs()
+        self.branches = BranchMembership()
 
     def _lock(self, repository: str, issue: int) -> asyncio.Lock:
         key = (repository, issue)
@@ -85,6 +88,8 @@ class TrackerService:
         trackers = config.trackers_for_branch(event.branch, event.default_branch)
         if not trackers:
             log.debug("%s: no tracker follows branch %r", repo.full_name, event.branch)
+        elif event.branch is None or not await self.branches.contains(repo, event.branch, event.sha):
+            return  # a fork's commit on a branch of the same name, or one not merged: it counts nowhere
         for tracker in trackers:
             async with self._lock(repo.full_name, tracker.issue):
                 await self.update_tracker(repo, tracker, event)
@@ -119,8 +124,14 @@ class TrackerService:
         log.info("%s: push %s started %s", where, event.sha[:7], ", ".join(m.fix for m in marks))
         await self._reevaluate(repo, tracker, issue.body, state, started, event, marks)
 
-    async def human_edited(self, repo: Repository, number: int, where_from: CommitEvent) -> None:
-        """A human edited a tracking issue: a manual line they ticked may complete the review conditions."""
+    async def human_edited(
+        self, repo: Repository, number: int, edit: HumanEdit, where_from: CommitEvent
+    ) -> None:
+        """A human edited a tracking issue: a manual line they ticked may complete the review conditions.
+
+        Only people with write access steer the bot: anyone else's edit keeps its text, but the ticks it
+        changed on lines bound to a rule go back, and its "Request review now" tick is ignored.
+        """
         config = await self.configs.load(repo)
         tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
         if tracker is None:
@@ -131,12 +142,18 @@ class TrackerService:
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return
             state = await self.states.read(issue.body, where)
-            if _review_requested_in(block_content(issue.body) or ""):
-                # A human ticked "Request review now": one hand-over per tick, keyed by the state it was
+            undone: tuple[Tick, ...] = ()
+            if not edit.may_steer:
+                undone = undo_ticks(tracker, edit.before, edit.after, issue.body)
+                if undone:
+                    log.warning("%s: %s, without write access, changed ticks; put back", where, edit.by)
+            elif _review_requested_in(block_content(issue.body) or ""):
+                # A writer ticked "Request review now": one hand-over per tick, keyed by the state it was
                 # ticked on; the re-rendered block unticks it.
-                await self._hand_over(repo, tracker, state, where_from, f"ticked on {state.wrote}")
+                reason = f"ticked on {state.wrote}"
+                await self._hand_over(repo, tracker, state, where_from, reason, requested_by=edit.by)
             await self._reevaluate(
-                repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from
+                repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from, ticks=undone
             )
 
     async def _hand_over(
@@ -146,14 +163,27 @@ class TrackerService:
         state: TrackerState,
         where_from: CommitEvent,
         reason: str,
+        *,
+        requested_by: str,
     ) -> None:
-        """Ask for the review now, once per ``reason`` (it is part of the announcement's key)."""
+        """Ask for the review now, once per ``reason`` (it is part of the announcement's key); before the
+        conditions hold, the comment says it is an early request."""
         report = latest(state, tracker)
         if report is None:
             return
         event = make_event(tracker.issue, report.run.sha, "review_ready", reason)
         about = replace(where_from, sha=report.run.sha)
-        await announce(repo, tracker, (event,), report, about, self.configs.templates(repo))
+        early = not conditions_held(tracker, state)
+        await announce(
+            repo,
+            tracker,
+            (event,),
+            report,
+            about,
+            self.configs.templates(repo),
+            requested_by=requested_by,
+            early=early,
+        )
 
     async def set_baseline(
         self, repo: Repository, tracker: TrackerConfig, baseline: float | None, where_from: CommitEvent
@@ -176,7 +206,7 @@ class TrackerService:
             return chosen
 
     async def hand_over_now(
-        self, repo: Repository, tracker: TrackerConfig, where_from: CommitEvent, *, reason: str
+        self, repo: Repository, tracker: TrackerConfig, where_from: CommitEvent, *, reason: str, by: str
     ) -> None:
         """Ask for the review now, whatever the conditions say (a maintainer's ``/status review``)."""
         where = f"{repo.full_name}#{tracker.issue}"
@@ -184,7 +214,7 @@ class TrackerService:
             issue = await repo.issue(tracker.issue)
             if issue.state == "open":
                 state = await self.states.read(issue.body, where)
-                await self._hand_over(repo, tracker, state, where_from, reason)
+                await self._hand_over(repo, tracker, state, where_from, reason, requested_by=by)
 
     async def _reevaluate(
         self,
@@ -195,13 +225,14 @@ class TrackerService:
         memory: RulesMemory,
         where_from: CommitEvent,
         marks: Sequence[MarkChange] = (),
+        ticks: Sequence[Tick] = (),
     ) -> None:
         """Judge the rules again without a new run (a push started a fix, a human ticked a line), announce
-        what changed, and write the issue if anything did."""
+        what changed, and write the issue if anything did. ``ticks`` put back boxes a human may not set."""
         report = latest(state, tracker)
         if report is None:
             return  # nothing recorded yet: the first run will judge everything
-        human = apply(replace_block(body, ""), (), marks)
+        human = apply(replace_block(body, ""), ticks, marks)
         evidence = Evidence(state.runs, None, report.baseline_rate, datetime.now(UTC))
         evaluation = evaluate(tracker, human, evidence, memory)
         latest_run = replace(

@@ -1,8 +1,10 @@
 """The tracking issue itself changed: ``issues.edited``.
 
 The bot's own writes come back as edited events carrying the body they replaced; that is how a write that
-raced a human's edit is detected and the human's text restored. A human's edit may tick a manual line
-that completes the review conditions, so the rules are judged again.
+raced a human's edit is detected and the human's text restored. Which edits are the bot's is known from
+the App's own login (``GET /app``), not from a sender type any other App shares. A human's edit may tick a
+manual line that completes the review conditions, so the rules are judged again; only an edit by someone
+with write access may do that (or tick "Request review now").
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
+from bot.commands import may_steer
 from bot.github.repository import Repository
 from bot.handlers.results import commit_event
+from bot.rules.owned_lines import HumanEdit
 from bot.tracker import TrackerService
 
 router = Router()
@@ -25,7 +29,10 @@ async def issue_edited(event: Event, trackers: TrackerService) -> None:
     issue = event.data["issue"]
     repository = event.data["repository"]
     repo = Repository(trackers.github.client(int(event.data["installation"]["id"])), repository["full_name"])
-    if (event.data.get("sender") or {}).get("type") == "Bot":
-        await trackers.restore_unseen_edit(repo, int(issue["number"]), issue.get("body") or "", replaced)
+    body = issue.get("body") or ""
+    sender = str((event.data.get("sender") or {}).get("login", ""))
+    if sender.lower() == (await repo.bot_login()).lower():
+        await trackers.restore_unseen_edit(repo, int(issue["number"]), body, replaced)
     else:
-        await trackers.human_edited(repo, int(issue["number"]), commit_event(event, "", None))
+        edit = HumanEdit(sender, await may_steer(repo, sender), before=replaced, after=body)
+        await trackers.human_edited(repo, int(issue["number"]), edit, commit_event(event, "", None))

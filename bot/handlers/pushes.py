@@ -37,7 +37,9 @@ async def push(event: Event, trackers: TrackerService) -> None:
     ref = str(event.data.get("ref", ""))
     if not ref.startswith(BRANCH_REF) or event.data.get("deleted"):
         return  # tags and deleted branches carry no work on a fix
+    target = commit_event(event, str(event.data["after"]), ref.removeprefix(BRANCH_REF))
+    # Pushes come only from the repository itself: the pushed commit is on the branch, no need to ask.
+    trackers.branches.record(target.repository, ref.removeprefix(BRANCH_REF), target.sha)
     paths = changed_paths(event.data.get("commits") or [])
     if paths:
-        target = commit_event(event, str(event.data["after"]), ref.removeprefix(BRANCH_REF))
         await trackers.push_received(target, paths, _pushed_at(event.data))

@@ -2,6 +2,10 @@
 
 Each recomputes the whole commit: check runs tell which jobs finished, check suites whether all of CI
 has, and a completed workflow run is when its test-result artifacts can be read.
+
+A fork's pull request runs CI here too, under a branch name of the fork's choosing. A run whose head
+repository is another one is dropped at once; every other commit must be on the tracked branch
+(``TrackerService.commit_completed`` asks the repository's history).
 """
 
 from __future__ import annotations
@@ -29,20 +33,31 @@ def commit_event(event: Event, sha: str, branch: str | None) -> CommitEvent:
     )
 
 
+def from_another_repository(event: Event, run: dict[str, Any]) -> bool:
+    """Whether the run says its commit came from another repository (a fork), where it says so at all."""
+    head = run.get("head_repository")
+    if not isinstance(head, dict):
+        return False  # check runs and suites do not say; the branch's history decides for them
+    return bool(head.get("id") != event.data["repository"].get("id"))
+
+
 @router.register("check_run", action="completed")
 async def check_run_completed(event: Event, trackers: TrackerService) -> None:
     run = event.data["check_run"]
-    branch = (run.get("check_suite") or {}).get("head_branch")
-    await trackers.commit_completed(commit_event(event, run["head_sha"], branch))
+    suite = run.get("check_suite") or {}
+    if not from_another_repository(event, suite):
+        await trackers.commit_completed(commit_event(event, run["head_sha"], suite.get("head_branch")))
 
 
 @router.register("check_suite", action="completed")
 async def check_suite_completed(event: Event, trackers: TrackerService) -> None:
     suite = event.data["check_suite"]
-    await trackers.commit_completed(commit_event(event, suite["head_sha"], suite.get("head_branch")))
+    if not from_another_repository(event, suite):
+        await trackers.commit_completed(commit_event(event, suite["head_sha"], suite.get("head_branch")))
 
 
 @router.register("workflow_run", action="completed")
 async def workflow_run_completed(event: Event, trackers: TrackerService) -> None:
     run = event.data["workflow_run"]
-    await trackers.commit_completed(commit_event(event, run["head_sha"], run.get("head_branch")))
+    if not from_another_repository(event, run):
+        await trackers.commit_completed(commit_event(event, run["head_sha"], run.get("head_branch")))
