@@ -98,19 +98,30 @@ def replace_block(body: str, block_content: str) -> str:
     parts = split_body(body)
     newline = parts.newline
     block = newline.join([BLOCK_BEGIN, *inner, BLOCK_END])
-    if parts.block is not None:
+    found = _find_block(body)
+    if parts.block is not None and found is not None:
         in_place = block + split_lines(parts.block)[-1].ending
         updated = parts.before + in_place + parts.after
-        if split_body(updated) == BodyParts(parts.before, in_place, parts.after, _newline_style(updated)):
+        if found[0] in read(body).fresh_comment_lines:
+            reads_back = _reads_as_block(in_place)  # nothing above it matters: read the block alone
+        else:
+            reads_back = split_body(updated) == BodyParts(
+                parts.before, in_place, parts.after, _newline_style(updated)
+            )
+        if reads_back:
             return updated
         # What a human wrote just above the block (raw HTML running into it, say) changes how the new
         # content reads: the block moves to the top, where nothing can come before it.
         body = parts.before + parts.after
     block += newline
-    updated = block + newline + body if body else block
-    if split_body(updated).block != block:
+    if not _reads_as_block(block):
         raise ValueError("block content hides its end marker (open code fence, comment or raw HTML)")
-    return updated
+    return block + newline + body if body else block
+
+
+def _reads_as_block(text: str) -> bool:
+    """Whether ``text``, read on its own, is exactly one block of the bot's."""
+    return split_body(text).block == text
 
 
 def headings_outside_block(body: str) -> list[HeadingText]:

@@ -72,6 +72,9 @@ class HeadingText:
 class Reading:
     lines: tuple[Line, ...]
     comment_lines: tuple[int, ...]  # lines that are one HTML comment, hidden by GitHub (see _comment_lines)
+    # Comment lines that open a top-level HTML block of their own: nothing above them changes how the
+    # lines after them read, so the text from there on can be read on its own.
+    fresh_comment_lines: frozenset[int]
     task_boxes: tuple[TaskBox, ...]
     headings: tuple[HeadingText, ...]
 
@@ -92,9 +95,12 @@ def read(body: str) -> Reading:
     """Where GitHub sees task boxes, headings and the bot's markers in ``body`` (cached per body)."""
     lines = split_lines(body)
     tokens = _BLOCKS.parse(body)
+    comment_lines = tuple(_comment_lines(tokens, lines))
+    block_starts = {token.map[0] for token in tokens if token.type == "html_block" and token.map}
     return Reading(
         lines,
-        tuple(_comment_lines(tokens, lines)),
+        comment_lines,
+        frozenset(block_starts.intersection(comment_lines)),
         tuple(_task_boxes(tokens, lines)),
         tuple(_headings(tokens, lines)),
     )
