@@ -89,10 +89,11 @@ def replace_block(body: str, block_content: str) -> str:
     """Write ``block_content`` (markdown, "\\n" endings) as the bot's block, in place or at the top.
 
     The block takes the body's line-ending style; everything outside it is returned byte for byte.
-    A first block is followed by one blank line and then the untouched body. One trailing newline of
-    ``block_content`` is not significant. Raises ValueError if the content contains a marker line or
-    would hide the end marker from GitHub (an open code fence, comment or ``<pre>``), since the block
-    would not be found next time.
+    A first block is followed by one blank line and then the untouched body. Should the text just
+    above a block make its new content read differently there, the block moves to the top the same
+    way. One trailing newline of ``block_content`` is not significant. Raises ValueError if the
+    content contains a marker line or would hide the end marker from GitHub (an open code fence,
+    comment or ``<pre>``), since the block would not be found next time.
     """
     inner = _block_lines(block_content)
     parts = split_body(body)

@@ -3,7 +3,8 @@
 GitHub shows lines in code, raw HTML blocks (``<pre>``, ``<div>``...) and HTML comments as text or not at
 all; a line-based guess cannot tell, a parser can. markdown-it-py reports each block's source lines
 (``Token.map``), so callers locate task-list boxes, headings and the bot's markers by line and edit the
-original string byte for byte. It splits lines exactly at ``\\r\\n``, ``\\r`` and ``\\n``, as ``lines`` does.
+original string byte for byte. It splits lines exactly at ``\\r\\n``, ``\\r`` and ``\\n``, as
+``split_lines`` does.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _LINE_ENDING = re.compile(r"\r\n|\r|\n")
 # GitHub's task box: "[ ]", "[x]" or "[X]" opening a list item's first line, then blanks and text.
 _TASK_BOX = re.compile(r"\[([ xX])\][ \t]+(\S.*)")
 _ATX_HEADING = re.compile(r"( {0,3}#{1,6}[ \t]+)(.*?)(?:[ \t]+#+)?[ \t]*")
-# Raw HTML blocks that end only at their closing tag; a marker line in one is quoted text, not ours.
+# Raw HTML blocks that end only at their closing tag and hold quoted code: a marker line there is not ours.
 _VERBATIM_HTML = re.compile(r"[ \t]*<(?:pre|script|style|textarea)(?:[ \t>]|$)", re.IGNORECASE)
 _DETAILS_OPEN = re.compile(r"<details(?=[\s/>])", re.IGNORECASE)
 _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
@@ -51,7 +52,7 @@ class Line:
 
 @dataclass(frozen=True)
 class TaskBox:
-    """A task-list item as GitHub renders it: a checkbox opening a list item."""
+    """A task-list item: "[ ]", "[x]" or "[X]" opening the first line of a list item's first paragraph."""
 
     line_index: int
     box_offset: int  # body offset of the character between the brackets
@@ -70,6 +71,8 @@ class HeadingText:
 
 @dataclass(frozen=True)
 class Reading:
+    """What the bot looks for in a body, by line index into ``lines``."""
+
     lines: tuple[Line, ...]
     comment_lines: tuple[int, ...]  # lines that are one HTML comment, hidden by GitHub (see _comment_lines)
     # Comment lines that open a top-level HTML block of their own: nothing above them changes how the
@@ -109,8 +112,8 @@ def read(body: str) -> Reading:
 def _comment_lines(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[int]:
     """Lines holding one whole HTML comment (blanks around it aside) in top-level raw HTML.
 
-    Not in code, quotes or lists, not inside a longer comment, and not in ``<pre>``-like blocks, where
-    a comment is shown as text: these are the lines where the bot's markers may stand.
+    Not in code, quotes or lists, not inside a longer comment, and not in ``<pre>``, ``<script>``,
+    ``<style>`` or ``<textarea>`` blocks, which quote code: the lines where the bot's markers may stand.
     """
     for token in tokens:
         if token.type != "html_block" or token.level != 0 or token.map is None:
