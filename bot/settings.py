@@ -28,6 +28,8 @@ class Settings:
     app_id: int
     private_key_pem: bytes = field(repr=False)
     webhook_secret: bytes = field(repr=False)
+    # Still accepted while a rotated secret reaches every sender (README: "Rotating the webhook secret").
+    previous_webhook_secret: bytes | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
     host: str = "0.0.0.0"
     port: int = 8080
@@ -45,6 +47,7 @@ class Settings:
             app_id=_positive_int(env, "GITHUB_APP_ID", required=True),
             private_key_pem=_private_key(env),
             webhook_secret=_webhook_secret(env),
+            previous_webhook_secret=_previous_webhook_secret(env),
             api_url=_api_url(env),
             host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
             port=_port(env),
@@ -54,6 +57,13 @@ class Settings:
             reconcile_seconds=_seconds(env, "BOT_RECONCILE_SECONDS", default=3600.0),
             state_key=_state_key(env),
         )
+
+    @property
+    def webhook_secrets(self) -> tuple[bytes, ...]:
+        """The secrets a delivery may be signed with: the current one first."""
+        if self.previous_webhook_secret is None:
+            return (self.webhook_secret,)
+        return (self.webhook_secret, self.previous_webhook_secret)
 
 
 def _positive_int(env: Mapping[str, str], name: str, *, required: bool, default: int = 0) -> int:
@@ -124,6 +134,19 @@ def _webhook_secret(env: Mapping[str, str]) -> bytes:
             "GITHUB_WEBHOOK_SECRET is not set: the App's webhook secret is required to verify deliveries"
         )
     return secret.encode()
+
+
+def _previous_webhook_secret(env: Mapping[str, str]) -> bytes | None:
+    # Taken whole, like the current one: a secret may contain any character, so no list to split.
+    previous = env.get("GITHUB_WEBHOOK_SECRET_PREVIOUS", "")
+    if not previous:
+        return None
+    if previous == env.get("GITHUB_WEBHOOK_SECRET", ""):
+        raise SettingsError(
+            "GITHUB_WEBHOOK_SECRET_PREVIOUS is the same as GITHUB_WEBHOOK_SECRET: during a rotation it is"
+            " the secret being replaced; unset it otherwise"
+        )
+    return previous.encode()
 
 
 # The state MAC is printed in every tracking issue: a short key could be guessed from it offline.

@@ -66,6 +66,10 @@ def test_enterprise_api_url_is_kept_without_trailing_slash(env: dict[str, str]) 
         ({"GITHUB_PRIVATE_KEY_PATH": "/nonexistent/key.pem"}, "GITHUB_PRIVATE_KEY"),
         ({"GITHUB_WEBHOOK_SECRET": None}, "GITHUB_WEBHOOK_SECRET"),
         ({"GITHUB_WEBHOOK_SECRET": ""}, "GITHUB_WEBHOOK_SECRET"),
+        (
+            {"GITHUB_WEBHOOK_SECRET": None, "GITHUB_WEBHOOK_SECRET_PREVIOUS": "old-value"},
+            "GITHUB_WEBHOOK_SECRET",
+        ),
         ({"GITHUB_API_URL": "ftp://example.com"}, "GITHUB_API_URL"),
         ({"PORT": "http"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
@@ -98,9 +102,35 @@ def test_serve_exits_2_with_a_message_and_no_traceback(
     assert "Traceback" not in err
 
 
+def test_only_the_current_webhook_secret_is_accepted_outside_a_rotation(env: dict[str, str]) -> None:
+    assert Settings.from_env(env).webhook_secrets == (b"s3cr3t-value",)
+    env["GITHUB_WEBHOOK_SECRET_PREVIOUS"] = ""
+    assert Settings.from_env(env).webhook_secrets == (b"s3cr3t-value",)
+
+
+def test_during_a_rotation_the_previous_secret_is_accepted_after_the_current_one(env: dict[str, str]) -> None:
+    env["GITHUB_WEBHOOK_SECRET"] = "new, with a comma; and spaces "
+    env["GITHUB_WEBHOOK_SECRET_PREVIOUS"] = " old,value"
+    settings = Settings.from_env(env)
+    assert settings.webhook_secrets == (b"new, with a comma; and spaces ", b" old,value")
+    assert settings.webhook_secret == b"new, with a comma; and spaces "
+
+
+def test_the_previous_secret_equal_to_the_current_one_is_an_error_without_the_value(
+    env: dict[str, str],
+) -> None:
+    env["GITHUB_WEBHOOK_SECRET_PREVIOUS"] = env["GITHUB_WEBHOOK_SECRET"]
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert "GITHUB_WEBHOOK_SECRET_PREVIOUS" in str(caught.value)
+    assert "s3cr3t-value" not in str(caught.value)
+
+
 def test_secrets_never_appear_in_errors_or_repr(env: dict[str, str]) -> None:
+    env["GITHUB_WEBHOOK_SECRET_PREVIOUS"] = "previous-s3cr3t"
     settings = Settings.from_env(env)
     assert "s3cr3t-value" not in repr(settings)
+    assert "previous-s3cr3t" not in repr(settings)
     assert "PRIVATE KEY" not in repr(settings)
     env["GITHUB_PRIVATE_KEY"] = "-----BEGIN RSA PRIVATE KEY-----\nsecretstuff\n-----END RSA PRIVATE KEY-----"
     with pytest.raises(SettingsError) as caught:
