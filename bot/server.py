@@ -22,10 +22,11 @@ from bot.catch_up import CatchUp
 from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
+from bot.intake import UnverifiedBodies
 from bot.journal import JOURNAL_FILENAME, Journal, SQLiteJournal
 from bot.settings import Settings
 from bot.tracker import TrackerService
-from bot.webhook import MAX_PAYLOAD_BYTES, DeliveryRejected, parse_delivery
+from bot.webhook import DeliveryRejected, parse_delivery
 from bot.worker import DeliveryWorkers, journal_key
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,16 @@ TRACKERS = web.AppKey("trackers", TrackerService)
 GITHUB = web.AppKey("github", GitHubApp)
 APP_API = web.AppKey("app_api", AppAPI)
 CATCH_UP = web.AppKey("catch_up", CatchUp)
+UNVERIFIED = web.AppKey("unverified", UnverifiedBodies)
 
 
 async def webhook(request: web.Request) -> web.Response:
     app = request.app
     try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return _refuse(413, f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
-    try:
-        delivery = parse_delivery(request.headers, body, app[SETTINGS].webhook_secret)
+        body = await app[UNVERIFIED].read_signed(request, app[SETTINGS].webhook_secrets)
+        delivery = parse_delivery(request.headers, body)
     except DeliveryRejected as rejected:
-        return _refuse(rejected.status, rejected.reason)
+        return _refuse(rejected)
 
     if delivery.event == "ping":
         log.info("ping from GitHub: %s", delivery.payload.get("zen", ""))
@@ -75,9 +74,14 @@ async def webhook(request: web.Request) -> web.Response:
     return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
 
-def _refuse(status: int, reason: str) -> web.Response:
-    log.warning("refused a delivery: %s (%d)", reason, status)
-    return web.json_response({"error": reason}, status=status)
+def _refuse(rejected: DeliveryRejected) -> web.Response:
+    log.warning("refused a delivery: %s (%d)", rejected.reason, rejected.status)
+    answer = web.json_response({"error": rejected.reason}, status=rejected.status)
+    if rejected.retry_after is not None:
+        answer.headers["Retry-After"] = str(rejected.retry_after)
+    if rejected.close_connection:
+        answer.force_close()
+    return answer
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -90,14 +94,15 @@ async def healthz(request: web.Request) -> web.Response:
             "failed": workers.failed,
             "deliveries": await request.app[JOURNAL].counts(),
             "github_calls": request.app[GITHUB].calls.as_json(),
+            "unverified_bodies": request.app[UNVERIFIED].report(),
         }
     )
 
 
 def create_app(settings: Settings, *, router: Router = default_router) -> web.Application:
-    # Payloads reach 25 MB; aiohttp's default cap is 1 MiB. Larger bodies get 413.
-    app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
+    app = web.Application()
     app[SETTINGS] = settings
+    app[UNVERIFIED] = UnverifiedBodies()
     app[ROUTER] = router
     app.router.add_post("/webhook", webhook)
     app.router.add_get("/healthz", healthz)

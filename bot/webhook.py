@@ -1,15 +1,16 @@
 """Turning an HTTP request from GitHub into a verified delivery, or a precise refusal.
 
-The signature is checked over the raw bytes before anything is parsed. Only ``X-Hub-Signature-256`` is
-accepted: the legacy SHA-1 header alone, or no signature, is refused (gidgethub's ``Event.from_http``
-would accept both).
+The signature is checked over the raw bytes, as they stream in, before anything is parsed. Only
+``X-Hub-Signature-256`` is accepted: the legacy SHA-1 header alone, or no signature, is refused
+(gidgethub's ``Event.from_http`` would accept both). Reading the body under bounds is ``bot.intake``'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +20,24 @@ import orjson
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_PREFIX = "sha256="
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")  # GitHub sends SHA-256's 32 bytes as lowercase hex
 
 
 class DeliveryRejected(Exception):
-    """The request is not an acceptable delivery; ``status`` is the HTTP answer to give."""
+    """The request is not an acceptable delivery; ``status`` is the HTTP answer to give.
 
-    def __init__(self, status: int, reason: str) -> None:
+    ``close_connection`` when the body was left unread and may be of any size: the connection is not
+    kept for another request. ``retry_after`` (seconds) when the refusal is only for now.
+    """
+
+    def __init__(
+        self, status: int, reason: str, *, close_connection: bool = False, retry_after: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.close_connection = close_connection
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -68,18 +78,42 @@ def sign(secret: bytes, body: bytes) -> str:
     return _SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def signature_is_valid(secret: bytes, body: bytes, header: str | None) -> bool:
-    """Constant-time comparison of the received signature with the expected one."""
+def claimed_digest(header: str | None) -> bytes | None:
+    """The digest an ``X-Hub-Signature-256`` value claims, or None when it is missing or malformed.
+
+    Checked before any of the body is read: a request without a well-formed claim is refused unread.
+    """
     if not header or not header.startswith(_SIGNATURE_PREFIX):
-        return False
-    expected = hmac.digest(secret, body, hashlib.sha256).hex()  # one-shot: no HMAC object per delivery
-    return hmac.compare_digest(expected.encode(), header.strip()[len(_SIGNATURE_PREFIX) :].encode())
+        return None
+    digest = header.strip()[len(_SIGNATURE_PREFIX) :]
+    return bytes.fromhex(digest) if _HEX_DIGEST.fullmatch(digest) else None
 
 
-def parse_delivery(headers: Mapping[str, str], body: bytes, secret: bytes) -> Delivery:
-    """Verify and decode a delivery; raises DeliveryRejected with the status GitHub should see."""
-    if not signature_is_valid(secret, body, headers.get(SIGNATURE_HEADER)):
-        raise DeliveryRejected(401, f"missing or invalid {SIGNATURE_HEADER}")
+class BodySignature:
+    """The body's HMAC under every accepted secret, computed as the body streams in.
+
+    During a secret rotation both the current and the previous secret are accepted. Each secret's digest
+    is compared in constant time, and every secret is tried whatever the outcome, so the answer's timing
+    says nothing about which one matched.
+    """
+
+    def __init__(self, secrets: Sequence[bytes], claimed: bytes) -> None:
+        self._macs = [hmac.new(secret, digestmod=hashlib.sha256) for secret in secrets]
+        self._claimed = claimed
+
+    def update(self, chunk: bytes) -> None:
+        for mac in self._macs:
+            mac.update(chunk)
+
+    def matches(self) -> bool:
+        matched = False
+        for mac in self._macs:
+            matched |= hmac.compare_digest(mac.digest(), self._claimed)
+        return matched
+
+
+def parse_delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
+    """Decode a delivery whose body's signature was verified; raises DeliveryRejected with GitHub's status."""
     event = headers.get("X-GitHub-Event", "").strip()
     delivery_id = headers.get("X-GitHub-Delivery", "").strip()
     if not event:

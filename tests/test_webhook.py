@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.intake import LARGE_BODIES_BUDGET, SMALL_BODIES_BUDGET
 from bot.server import GITHUB, JOURNAL, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import example, signed_headers
-from bot.webhook import MAX_PAYLOAD_BYTES, sign, signature_is_valid
+from bot.webhook import MAX_PAYLOAD_BYTES, BodySignature, claimed_digest, sign
 from tests.conftest import WEBHOOK_SECRET
 
 GITHUB_TEST_VECTOR = (
@@ -21,11 +23,31 @@ GITHUB_TEST_VECTOR = (
 )
 
 
-def test_githubs_documented_test_vector_verifies() -> None:
+def verifies(secrets: list[bytes], chunks: list[bytes], header: str) -> bool:
+    claimed = claimed_digest(header)
+    assert claimed is not None
+    signature = BodySignature(secrets, claimed)
+    for chunk in chunks:
+        signature.update(chunk)
+    return signature.matches()
+
+
+def test_githubs_documented_test_vector_verifies_whole_or_streamed() -> None:
     secret, body, expected = GITHUB_TEST_VECTOR
     assert sign(secret, body) == expected
-    assert signature_is_valid(secret, body, expected)
-    assert not signature_is_valid(secret, body + b" ", expected)
+    assert verifies([secret], [body], expected)
+    assert verifies([secret], [body[:5], b"", body[5:]], expected)
+    assert verifies([b"the new secret", secret], [body], expected)
+    assert not verifies([secret], [body, b" "], expected)
+    assert not verifies([b"the new secret"], [body], expected)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "sha1=" + "0" * 40, "sha256=" + "0" * 63, "sha256=" + "0" * 65, "sha256=" + "G" * 64],
+)
+def test_a_malformed_signature_claims_nothing(header: str | None) -> None:
+    assert claimed_digest(header) is None
 
 
 @pytest.fixture
@@ -71,6 +93,19 @@ async def test_unsigned_or_badly_signed_delivery_is_refused_401(client: TestClie
     assert status == 401
     assert "signature" in answer["error"].lower()
     assert (await client.server.app[JOURNAL].counts())["pending"] == 0
+
+
+async def test_during_a_rotation_deliveries_signed_with_either_secret_are_accepted(
+    aiohttp_client: Any, offline_settings: Settings
+) -> None:
+    new_secret = b"the rotated secret, with a comma"
+    settings = dataclasses.replace(
+        offline_settings, webhook_secret=new_secret, previous_webhook_secret=WEBHOOK_SECRET
+    )
+    client = await aiohttp_client(create_app(settings))
+    body = ping_body()
+    for secret, status in ((new_secret, 200), (WEBHOOK_SECRET, 200), (b"neither", 401)):
+        assert (await post(client, body, signed_headers(secret, "ping", body)))[0] == status
 
 
 async def test_body_signed_with_another_secret_is_refused_401(client: TestClient) -> None:
@@ -140,6 +175,10 @@ async def test_healthz_reports_counts(client: TestClient) -> None:
             "failed": 0,
             "deliveries": {"pending": 0, "done": 0, "failed": 0, "dead": 0, "in_progress": 0},
             "github_calls": {},
+            "unverified_bodies": {
+                "small": {"capacity": SMALL_BODIES_BUDGET, "held": 0, "peak": 0, "waiting": 0},
+                "large": {"capacity": LARGE_BODIES_BUDGET, "held": 0, "peak": 0, "waiting": 0},
+            },
         }
 
 
