@@ -499,6 +499,11 @@ def test_only_the_real_line_is_flipped_when_look_alikes_hide_in_code_comments_or
             assert [i.checked for i in checklist_items(ticked)] == [True]
 
 
+def test_an_item_in_a_details_section_with_blank_lines_is_one_github_renders_and_is_ticked() -> None:
+    body = f"<details><summary>Criteria</summary>\r\n\r\n- [ ] {GATE_LINE}\r\n\r\n</details>\r\n"
+    assert set_checklist_item(body, GATE_LINE, True) == (body.replace("[ ]", "[x]"), True)
+
+
 def test_a_look_alike_in_a_fence_after_the_real_line_stays_unticked() -> None:
     body = f"- [ ] {GATE_LINE}\n\n```\n- [ ] {GATE_LINE}\n```\n\n~~~\n- [ ] {GATE_LINE}\n~~~\n"
     ticked, found = set_checklist_item(body, GATE_LINE, True)
