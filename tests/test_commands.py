@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.commands import Command, parse_command
 from bot.testing.deliveries import issue_comment_created, issue_edited
@@ -74,6 +76,38 @@ def test_commands_github_does_not_show_as_a_line_of_text_do_not_run(text: str) -
 )
 def test_a_visible_command_after_hidden_text_runs(text: str, command: Command) -> None:
     assert parse_command(text) == command
+
+
+PIECES = [
+    "/status refresh",
+    "/status baseline 70%",
+    "```",
+    "    ",
+    "> ",
+    "- ",
+    "<details>",
+    "</details>",
+    "<!--",
+    "-->",
+    "`",
+    "*",
+    "[",
+    "](x)",
+    "<div>",
+    "\n",
+    "\r\n",
+    "\n\n",
+    "|a|\n|-|\n",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), max_size=20).map("".join))
+def test_any_comment_yields_a_command_or_none_and_a_command_is_on_a_line_of_its_own(text: str) -> None:
+    command = parse_command(text)
+    if command is not None:
+        lines = [line.strip() for line in text.replace("\r", "\n").split("\n")]
+        assert any(line.lower().startswith(f"/status {command.name}") for line in lines)
 
 
 async def comment(bot: BotHarness, text: str, user: str, sender_type: str = "User") -> int:
