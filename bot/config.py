@@ -459,7 +459,7 @@ class GreenRunsCondition:
 
 @dataclass(frozen=True, slots=True)
 class TickedCondition:
-    """A human ticked ``line``: the bot reads it and never writes it."""
+    """A human with write access ticked ``line``; the bot only puts back a box anyone else changed."""
 
     line: str
 
@@ -573,7 +573,7 @@ class RuleConfig(Section):
 
     @property
     def writes_line(self) -> bool:
-        """Whether the bot ticks and unticks the line; a manual line is only ever read."""
+        """Whether the bot's verdict ticks and unticks the line; a manual line is a human's verdict."""
         return not self.manual
 
 

@@ -26,7 +26,7 @@ from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
 from bot.rules.events import make_event
-from bot.rules.owned_lines import HumanEdit, undo_ticks
+from bot.rules.owned_lines import HumanEdit, trust_edit, undo_ticks
 from bot.rules.recovery import not_yet_said, said_in
 from bot.tracking.body import (
     block_content,
@@ -142,19 +142,20 @@ class TrackerService:
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return
             state = await self.states.read(issue.body, where)
+            memory = RulesMemory.from_data(state.rules)
             undone: tuple[Tick, ...] = ()
-            if not edit.may_steer:
+            if edit.may_steer:
+                memory = trust_edit(tracker, memory, edit.before, edit.after)
+            else:
                 undone = undo_ticks(tracker, edit.before, edit.after, issue.body)
                 if undone:
                     log.warning("%s: %s, without write access, changed ticks; put back", where, edit.by)
-            elif _review_requested_in(block_content(issue.body) or ""):
+            if edit.may_steer and _review_requested_in(block_content(issue.body) or ""):
                 # A writer ticked "Request review now": one hand-over per tick, keyed by the state it was
                 # ticked on; the re-rendered block unticks it.
                 reason = f"ticked on {state.wrote}"
                 await self._hand_over(repo, tracker, state, where_from, reason, requested_by=edit.by)
-            await self._reevaluate(
-                repo, tracker, issue.body, state, RulesMemory.from_data(state.rules), where_from, ticks=undone
-            )
+            await self._reevaluate(repo, tracker, issue.body, state, memory, where_from, ticks=undone)
 
     async def _hand_over(
         self,

@@ -127,3 +127,33 @@ async def test_status_review_with_the_gate_met_but_a_manual_line_open_is_early(m
     await command(manual, "/status review", "octocat")
     (comment,) = handovers(manual)
     assert "requested early" in comment and "is met" in comment and "not every hand-over condition" in comment
+
+
+async def test_a_tick_without_write_access_counts_for_nothing_even_before_its_event_arrives(
+    manual: BotHarness,
+) -> None:
+    # The stranger saves the tick; CI finishes and is worked on before GitHub delivers the edit's event.
+    manual.fake.edit_issue_body(
+        REPO, ISSUE, manual.body.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}"), user="zoe"
+    )
+    await manual.ci_completed("c2", {"tests": summary(12, 215)})
+    assert handovers(manual) == [] and assignees(manual) == []
+    assert f"- [ ] {READINESS}" in manual.body  # the bot owns the box: put back as writers left it
+
+
+async def test_a_writers_tick_put_back_by_a_run_before_its_event_is_honoured_when_the_event_comes(
+    manual: BotHarness,
+) -> None:
+    before = manual.body
+    issue = dict(  # the edit's event carries the issue as the edit left it
+        manual.fake.edit_issue_body(
+            REPO, ISSUE, before.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}"), user="octocat"
+        )
+    )
+    await manual.ci_completed("c2", {"tests": summary(12, 215)})  # the run comes first and puts the box back
+    assert handovers(manual) == []
+    payload = issue_edited(
+        manual.repository, issue, previous_body=before, sender="octocat", installation_id=INSTALLATION_ID
+    )
+    assert await manual.send("issues", payload) == 202
+    assert len(handovers(manual)) == 1 and f"- [x] {READINESS}" in manual.body

@@ -34,6 +34,7 @@ from bot.rules import (
     set_mark,
     start_fixes,
 )
+from bot.rules.owned_lines import trust_edit
 from bot.testing.examples import EXAMPLES
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, find_checklist_item
 from bot.tracking.state import RunRecord
@@ -485,9 +486,34 @@ def test_the_review_waits_for_every_condition_and_hands_over_once() -> None:
     assert not waiting.review_ready and [e.kind for e in waiting.events] == ["gate_met"]
 
     ticked = EXAMPLE.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}")
-    ready = evaluate(FULL, ticked, evidence(*runs), waiting.memory)
+    ready = evaluate(FULL, ticked, evidence(*runs), trust_edit(FULL, waiting.memory, EXAMPLE, ticked))
     assert ready.review_ready and [(e.kind, e.sha) for e in ready.events] == [("review_ready", "a" * 40)]
     assert evaluate(FULL, ticked, evidence(*runs), ready.memory).events == ()
+
+
+def test_a_manual_tick_counts_only_once_a_writer_made_it() -> None:
+    done = RulesMemory(fixes=tuple(FixProgress(f.name, "done") for f in FULL.fixes))
+    runs = (run("a" * 40, 95, 5, 0),)
+    waiting = evaluate(FULL, EXAMPLE, evidence(*runs, cases=SECURE), done)
+    ticked = EXAMPLE.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}")
+
+    # Anyone's tick, judged before (or without) the edit's own event: it does not hold and is put back.
+    unsure = evaluate(FULL, ticked, evidence(*runs), waiting.memory)
+    assert not unsure.review_ready and unsure.events == ()
+    assert Tick(READINESS, False) in unsure.ticks
+
+    # The writer's untick is trusted too, and the box follows it.
+    trusted = trust_edit(FULL, waiting.memory, EXAMPLE, ticked)
+    unticked = trust_edit(FULL, trusted, ticked, EXAMPLE)
+    assert evaluate(FULL, ticked, evidence(*runs), unticked).ticks[-1:] == (Tick(READINESS, False),)
+
+
+def test_a_tracker_judged_for_the_first_time_takes_the_manual_ticks_the_body_has() -> None:
+    ticked = EXAMPLE.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}")
+    first = evaluate(FULL, ticked, evidence(run("a" * 40, 95, 5, 0)), RulesMemory())
+    readiness = [r for r in first.review if str(r.binding.condition) == f"manual {READINESS!r}"]
+    assert [r.judgement.verdict for r in readiness] == ["holds"]
+    assert first.memory.manual_ticked is not None and len(first.memory.manual_ticked) == 1
 
 
 def test_with_the_default_review_condition_the_hand_over_is_the_gate_milestone() -> None:
@@ -552,6 +578,6 @@ def test_the_canonical_story_marks_each_fix_and_escalates_exactly_once() -> None
     assert "- [x] Infrastructure stability confirmed" in body
     assert f"- [ ] {READINESS}" in body
 
-    body = body.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}")
-    handover = evaluate(FULL, body, evidence(*runs), memory)
+    before, body = body, body.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}")
+    handover = evaluate(FULL, body, evidence(*runs), trust_edit(FULL, memory, before, body))
     assert [e.kind for e in handover.events] == ["review_ready"]

@@ -6,7 +6,7 @@ whose line is gone simply binds to nothing (``check-config --issue-body`` shows 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import Condition, FixConfig, RuleConfig, TickedCondition, TrackerConfig
 from bot.rules.headings import Heading, find_heading
@@ -44,6 +44,17 @@ class Bindings:
     fixes: tuple[FixBinding, ...]
     review: tuple[ReviewBinding, ...]
 
+    def manual(self) -> tuple[tuple[TickedCondition, ChecklistItem | None], ...]:
+        """Each line a human ticks (manual rules and manual review conditions) with its item, once."""
+        found: dict[str, tuple[TickedCondition, ChecklistItem | None]] = {}
+        for rule in self.rules:
+            if isinstance(rule.rule.condition, TickedCondition):
+                found.setdefault(rule.rule.condition.key, (rule.rule.condition, rule.item))
+        for review in self.review:
+            if isinstance(review.condition, TickedCondition):
+                found.setdefault(review.condition.key, (review.condition, review.item))
+        return tuple(found.values())
+
     def unbound(self) -> tuple[str, ...]:
         """What binds to nothing, one phrase each: ``rule 'X'``, ``fix 'Y' (heading)``, ``review 'Z'``."""
         found = [f"rule {rule.rule.line!r}" for rule in self.rules if rule.item is None]
@@ -80,10 +91,14 @@ def bind(body: str, tracker: TrackerConfig) -> Bindings:
 
 
 def seeded(memory: RulesMemory, bindings: Bindings) -> RulesMemory:
-    """``memory`` with a progress for every fix; one never observed takes its heading's mark.
+    """``memory`` with a progress for every fix; one never observed takes its heading's mark; and, the first
+    time, the manual lines ticked as the body has them.
 
     So a fresh or rebuilt state does not reset a fix that humans (or an earlier state) marked ✅.
     """
+    if memory.manual_ticked is None:
+        ticked = frozenset(condition.key for condition, item in bindings.manual() if item and item.checked)
+        memory = replace(memory, manual_ticked=ticked)
     for binding in bindings.fixes:
         if memory.progress_of(binding.fix.name) is not None:
             continue

@@ -2,8 +2,9 @@
 
 Everything here is a pure function of the issue body, the recorded runs, the latest commit's per-test
 outcomes, the rules' memory and the time. The result is data: checklist ticks, heading marks, events and
-the memory to keep. Manual lines are read, never written; a verdict that cannot be known (no per-test
-results, CI still running) leaves its line as it is and says why.
+the memory to keep. A manual line holds as people with write access left it (the memory says how); a box
+anyone else changed is put back. A verdict that cannot be known (no per-test results, CI still running)
+leaves its line as it is and says why.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ class _Judge:
         if isinstance(condition, TestsCondition):
             return self.tests(condition)
         if isinstance(condition, TickedCondition):
-            return self.ticked(condition.line)
+            return self.ticked(condition)
         return self.fixes_done()
 
     def gate(self) -> Judgement:
@@ -251,11 +252,10 @@ class _Judge:
             return Judgement("does not hold", as_of)
         return None
 
-    def ticked(self, line: str) -> Judgement:
-        item = find_checklist_item(self.body, line)
-        if item is None:
+    def ticked(self, condition: TickedCondition) -> Judgement:
+        if find_checklist_item(self.body, condition.line) is None:
             return Judgement("unknown", "the line is not in the issue")
-        if item.checked:
+        if condition.key in (self.memory.manual_ticked or ()):
             return Judgement("holds", "ticked")
         return Judgement("does not hold", "not ticked yet")
 
@@ -364,7 +364,18 @@ def evaluate(tracker: TrackerConfig, body: str, evidence: Evidence, memory: Rule
         # The conditions were lost (the gate fell again): the next time they all hold is a new hand-over.
         memory = replace(memory, handed_over=False)
 
-    return Evaluation(rules, fixes, review, _ticks(rules, fixes), _marks(fixes), tuple(events), memory)
+    ticks = _ticks(rules, fixes) + _manual_ticks(bindings, memory)
+    return Evaluation(rules, fixes, review, ticks, _marks(fixes), tuple(events), memory)
+
+
+def _manual_ticks(bindings: Bindings, memory: RulesMemory) -> tuple[Tick, ...]:
+    """Manual lines whose box says other than what people with write access left it as: put back."""
+    trusted = memory.manual_ticked or frozenset()
+    return tuple(
+        Tick(condition.line, condition.key in trusted)
+        for condition, item in bindings.manual()
+        if item is not None and item.checked != (condition.key in trusted)
+    )
 
 
 def _progress(memory: RulesMemory, binding: FixBinding) -> FixProgress:

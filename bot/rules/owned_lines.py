@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import TickedCondition, TrackerConfig
+from bot.rules.binding import bind, seeded
 from bot.rules.engine import Tick
+from bot.rules.progress import RulesMemory
 from bot.tracking.body import find_checklist_item, human_text
 
 
@@ -30,6 +32,22 @@ def owned_lines(tracker: TrackerConfig) -> tuple[str, ...]:
     lines += [fix.line for fix in tracker.fixes if fix.line is not None]
     lines += [c.line for c in tracker.review.when if isinstance(c, TickedCondition)]
     return tuple(dict.fromkeys(lines))
+
+
+def trust_edit(tracker: TrackerConfig, memory: RulesMemory, before: str, after: str) -> RulesMemory:
+    """A writer's edit (``before`` → ``after``): each manual line whose box it changed stands as it left it.
+
+    Read from the edit itself, not the issue as it is now: the bot may have put a box back before this
+    edit's event arrived.
+    """
+    was = bind(human_text(before), tracker)
+    memory = seeded(memory, was)
+    earlier = {condition.key: item for condition, item in was.manual()}
+    for condition, item in bind(human_text(after), tracker).manual():
+        previous = earlier.get(condition.key)
+        if item is not None and (previous is None or previous.checked != item.checked):
+            memory = memory.with_manual_tick(condition.key, item.checked)
+    return memory
 
 
 def undo_ticks(tracker: TrackerConfig, before: str, edited: str, current: str) -> tuple[Tick, ...]:

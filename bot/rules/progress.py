@@ -36,11 +36,19 @@ class RulesMemory:
     failed: frozenset[str] = field(default_factory=frozenset)
     cases_sha: str | None = None  # the commit whose per-test results the tests verdicts come from
     handed_over: bool = False  # the review hand-over happens once each time its conditions come to hold
+    # Keys of the manual lines ticked as far as people with write access (or the body when the tracker was
+    # first judged) said; None until then. A manual condition is judged from this, never from the body
+    # alone: anyone can edit the body, and a judgement may run before the edit's own event arrives.
+    manual_ticked: frozenset[str] | None = None
 
     def remember(self, key: str, holds: bool) -> RulesMemory:
         held = self.held | {key} if holds else self.held - {key}
         failed = self.failed - {key} if holds else self.failed | {key}
         return replace(self, held=held, failed=failed)
+
+    def with_manual_tick(self, key: str, ticked: bool) -> RulesMemory:
+        current = self.manual_ticked or frozenset()
+        return replace(self, manual_ticked=current | {key} if ticked else current - {key})
 
     def progress_of(self, name: str) -> FixProgress | None:
         return next((fix for fix in self.fixes if fix.name == name), None)
@@ -69,6 +77,7 @@ class RulesMemory:
             "failed": sorted(self.failed),
             "cases_sha": self.cases_sha,
             "handed_over": self.handed_over,
+            "manual_ticked": None if self.manual_ticked is None else sorted(self.manual_ticked),
         }
 
     @classmethod
@@ -95,7 +104,12 @@ class RulesMemory:
             failed=frozenset(str(key) for key in data.get("failed", ())),
             cases_sha=data.get("cases_sha"),
             handed_over=bool(data.get("handed_over", False)),
+            manual_ticked=_keys(data.get("manual_ticked")),
         )
+
+
+def _keys(value: Any) -> frozenset[str] | None:
+    return None if value is None else frozenset(str(key) for key in value)
 
 
 def _phase(value: object) -> Phase:
