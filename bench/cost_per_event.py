@@ -153,7 +153,11 @@ async def main(events: int, override: bool) -> None:
         fake.edit_issue_body(REPO, 1, body)
         sha = hashlib.sha1(f"event {sequence}".encode()).hexdigest()
         run = fake.add_check_run(
-            REPO, sha, "tests", output={"title": "pytest", "summary": "== 3 failed, 960 passed =="}
+            REPO,
+            sha,
+            "tests",
+            output={"title": "pytest", "summary": "== 3 failed, 960 passed =="},
+            head_branch="main",
         )
         payload: dict[str, Any] = check_run_completed(
             repository, run, installation_id=INSTALLATION_ID, head_branch="main"
