@@ -20,7 +20,7 @@ from bot.commits import CommitEvent, commit_url
 from bot.config import GateCondition, TrackerConfig
 from bot.configs import RepositoryConfigs
 from bot.github.client import GitHubApp
-from bot.github.repository import Repository
+from bot.github.repository import Issue, Repository
 from bot.handover import announce, conditions_held
 from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
@@ -39,6 +39,7 @@ from bot.tracking.body import (
     split_body,
 )
 from bot.tracking.keeper import StateKeeper
+from bot.tracking.markdown import read as read_markdown
 from bot.tracking.render import (
     REQUEST_REVIEW_LINE,
     render_status_block,
@@ -71,6 +72,16 @@ class TrackerService:
         )
         self.configs = RepositoryConfigs()
         self.branches = BranchMembership()
+
+    async def _issue(self, repo: Repository, number: int) -> Issue:
+        """The issue, its body read as Markdown off the event loop (the reading is cached for the update).
+
+        Anyone who can edit the issue chooses its body, and reading 64 KiB of hostile Markdown takes
+        a good part of a second.
+        """
+        issue = await repo.issue(number)
+        await asyncio.to_thread(read_markdown, issue.body)
+        return issue
 
     def _lock(self, repository: str, issue: int) -> asyncio.Lock:
         key = (repository, issue)
@@ -110,7 +121,7 @@ class TrackerService:
         self, repo: Repository, tracker: TrackerConfig, event: CommitEvent, paths: Sequence[str], at: datetime
     ) -> None:
         where = f"{repo.full_name}#{tracker.issue}"
-        issue = await repo.issue(tracker.issue)
+        issue = await self._issue(repo, tracker.issue)
         block = block_content(issue.body)
         if issue.is_pull_request or issue.state != "open" or block is None:
             return  # fixes start from a status block the bot already wrote
@@ -138,7 +149,7 @@ class TrackerService:
             return
         where = f"{repo.full_name}#{number}"
         async with self._lock(repo.full_name, number):
-            issue = await repo.issue(number)
+            issue = await self._issue(repo, number)
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return
             state = await self.states.read(issue.body, where)
@@ -192,7 +203,7 @@ class TrackerService:
         """Set the tracker's baseline (None: the current rate); returns it, or None with nothing recorded."""
         where = f"{repo.full_name}#{tracker.issue}"
         async with self._lock(repo.full_name, tracker.issue):
-            issue = await repo.issue(tracker.issue)
+            issue = await self._issue(repo, tracker.issue)
             if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
                 return None
             state = await self.states.read(issue.body, where)
@@ -212,7 +223,7 @@ class TrackerService:
         """Ask for the review now, whatever the conditions say (a maintainer's ``/status review``)."""
         where = f"{repo.full_name}#{tracker.issue}"
         async with self._lock(repo.full_name, tracker.issue):
-            issue = await repo.issue(tracker.issue)
+            issue = await self._issue(repo, tracker.issue)
             if issue.state == "open":
                 state = await self.states.read(issue.body, where)
                 await self._hand_over(repo, tracker, state, where_from, reason, requested_by=by)
@@ -251,7 +262,7 @@ class TrackerService:
         if not counted and not results.unavailable:
             log.info("%s: commit %s has no test results yet", where, event.sha[:7])
             return
-        issue = await repo.issue(tracker.issue)
+        issue = await self._issue(repo, tracker.issue)
         if issue.is_pull_request or issue.state != "open":
             log.info("%s: the tracking issue is not an open issue; left alone", where)
             return
@@ -385,7 +396,7 @@ class TrackerService:
         if human_digest(human_text(replaced_body)) == written.seen:
             return  # the write was based on exactly the text it replaced
         async with self._lock(repo.full_name, number):
-            issue = await repo.issue(number)
+            issue = await self._issue(repo, number)
             current = block_content(issue.body)
             if current is None or human_digest(human_text(issue.body)) != written.wrote:
                 log.warning(

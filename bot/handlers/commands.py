@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
@@ -16,7 +18,8 @@ router = Router()
 @router.register("issue_comment", action="created")
 async def comment_created(event: Event, trackers: TrackerService) -> None:
     comment = event.data["comment"]
-    command = parse_command(comment.get("body") or "")
+    # Reading a comment as GitHub does can take a second for 64 KiB of hostile Markdown: off the loop.
+    command = await asyncio.to_thread(parse_command, comment.get("body") or "")
     sender = event.data.get("sender") or {}
     if command is None or sender.get("type") == "Bot" or "pull_request" in event.data["issue"]:
         return
