@@ -5,7 +5,9 @@ built-in one."""
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
+import signal
 from pathlib import Path
 
 import pytest
@@ -35,15 +37,15 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def sandbox_environments() -> list[bytes]:
-    """The environment of each template sandbox process started by this process (the bot under test)."""
-    pids = [
-        int(pid)
-        for children in Path("/proc/self/task").glob("*/children")
-        for pid in children.read_text().split()
-    ]
-    sandboxes = [pid for pid in pids if b"sandbox_child" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    return [Path(f"/proc/{pid}/environ").read_bytes() for pid in sandboxes]
+def sandbox_pids() -> list[int]:
+    """The template sandbox's child processes of this process (the bot under test)."""
+    tasks = Path("/proc/self/task").glob("*/children")
+    pids = [int(pid) for children in tasks for pid in children.read_text().split()]
+    return [pid for pid in pids if b"sandbox_child" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def environment_of(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/environ").read_bytes()
 
 
 async def test_an_override_replaces_the_built_in_block(bot: BotHarness) -> None:
@@ -155,7 +157,24 @@ async def test_templates_render_in_a_process_without_the_servers_environment(bot
     bot.fake.put_file(REPO, ".github/issue-status/status_block.md.j2", OWN_BLOCK)
     await bot.ci_completed("c1", {"tests": summary(84, 143)})
     assert "## Our build health" in block_of(bot.body)
-    assert sandbox_environments() == [b""]
+    children = sandbox_pids()
+    assert len(children) == 1 and environment_of(children[0]) == b""
+
+
+async def test_a_renderer_that_stops_answering_is_killed_and_replaced(bot: BotHarness) -> None:
+    bot.fake.put_file(REPO, ".github/issue-status.yml", CONFIG)
+    bot.fake.put_file(REPO, ".github/issue-status/status_block.md.j2", OWN_BLOCK)
+    await bot.ci_completed("c1", {"tests": summary(84, 143)})
+    [stuck] = sandbox_pids()
+    os.kill(stuck, signal.SIGSTOP)  # as a process starved of CPU would: no answer, no CPU time used
+    await bot.ci_completed("c2", {"tests": summary(80, 147)})
+    assert "**Pass rate: 64.8%**" in block_of(bot.body)  # the built-in block
+    [report] = [c for c in bot.comments if "could not use the template" in c]
+    assert "it took longer than 5 s to render" in report
+    assert stuck not in sandbox_pids()
+    bot.fake.put_file(REPO, ".github/issue-status/status_block.md.j2", OWN_BLOCK + "\nv2\n")
+    await bot.ci_completed("c3", {"tests": summary(13, 214)})
+    assert "## Our build health: 94.3%" in block_of(bot.body)
 
 
 async def test_without_the_templates_key_no_folder_is_looked_up(bot: BotHarness) -> None:
