@@ -99,10 +99,15 @@ RUNNER_FIXTURES: list[tuple[str, str, TestCounts]] = [
     ("mocha/tap.txt", "tap", TestCounts(passed=3, failed=2, skipped=2)),
     ("node-test/tap.txt", "node:test", TestCounts(passed=3, failed=1, skipped=2)),
     ("node-test/spec.txt", "node:test", TestCounts(passed=3, failed=1, skipped=2)),
+    # Failing todo tests and a test failing after t.skip() are not failures to node: 3 todo + 1 skipped.
+    ("node-test/todo-spec.txt", "node:test", TestCounts(passed=1, failed=1, skipped=4)),
+    ("node-test/todo-spec-color.txt", "node:test", TestCounts(passed=1, failed=1, skipped=4)),
+    ("node-test/todo-tap.txt", "node:test", TestCounts(passed=1, failed=1, skipped=4)),
     ("tap/perl-test-more.txt", "tap", TestCounts(passed=2, failed=1, skipped=1, xfailed=1, xpassed=1)),
     ("go/verbose.txt", "go", TestCounts(passed=5, failed=3, skipped=1)),
     ("go/verbose-one-package.txt", "go", TestCounts(passed=2)),
-    ("go/verbose-twice.txt", "go", TestCounts(passed=5, failed=3, skipped=1)),
+    # `go test -v ./calc; go test -v ./...`: two runs, summed (calc counts twice).
+    ("go/verbose-twice.txt", "go", TestCounts(passed=8, failed=6, skipped=2)),
     ("go/build-failed.txt", "go", TestCounts(errors=1)),
     ("gotestsum/pkgname.documented.txt", "gotestsum", TestCounts(passed=5, failed=3, skipped=1)),
     (
@@ -115,6 +120,8 @@ RUNNER_FIXTURES: list[tuple[str, str, TestCounts]] = [
     ("cargo/filtered.txt", "cargo", TestCounts(passed=1, deselected=6)),
     ("cargo/include-ignored.txt", "cargo", TestCounts(passed=3, failed=1)),
     ("cargo/all-pass.txt", "cargo", TestCounts(passed=2)),
+    # TERM set and colour forced: libtest ends colours with ESC ( B ESC [ m, cargo links with OSC 8.
+    ("cargo/color-term.txt", "cargo", TestCounts(passed=5, failed=1, skipped=1)),
     ("nextest/no-fail-fast.txt", "nextest", TestCounts(passed=4, failed=1, skipped=1)),
     ("nextest/fail-fast.txt", "nextest", TestCounts(passed=4, failed=1, skipped=1)),
     ("nextest/color.txt", "nextest", TestCounts(passed=5, failed=1)),
@@ -130,6 +137,8 @@ RUNNER_FIXTURES: list[tuple[str, str, TestCounts]] = [
     ("phpunit/failures.txt", "phpunit", TestCounts(passed=5, failed=1, errors=1, skipped=2)),
     ("phpunit/all-pass.txt", "phpunit", TestCounts(passed=2)),
     ("phpunit/skipped-only.txt", "phpunit", TestCounts(passed=1, skipped=1)),
+    # tox running the same pytest suite in two environments: "old" fails one test, "new" passes all three.
+    ("tox/two-environments.txt", "pytest", TestCounts(passed=5, failed=1)),
 ]
 
 
@@ -174,22 +183,43 @@ def test_a_log_with_two_runners_reports_the_one_that_finished_last() -> None:
     assert summary.runner == "jest"
 
 
-def test_a_second_cargo_invocation_starts_a_new_sum() -> None:
+def test_a_second_cargo_invocation_is_a_run_of_its_own_added_to_the_first() -> None:
     log = read_fixture("cargo/no-fail-fast.txt") + read_fixture("cargo/all-pass.txt")
 
     summary = parse_summary(log)
 
     assert summary is not None
-    assert summary.counts == TestCounts(passed=2)
+    assert summary.counts == TestCounts(passed=5, failed=1, skipped=1) + TestCounts(passed=2)
 
 
-def test_a_second_maven_invocation_starts_a_new_sum() -> None:
+def test_a_second_maven_invocation_is_a_run_of_its_own_added_to_the_first() -> None:
     log = read_fixture("maven/two-modules.txt") + read_fixture("maven/all-pass.txt")
 
     summary = parse_summary(log)
 
     assert summary is not None
-    assert summary.counts == TestCounts(passed=2)
+    assert summary.counts == TestCounts(passed=4, failed=1, errors=1, skipped=1) + TestCounts(passed=2)
+
+
+def test_tox_environments_are_summed_so_a_failure_in_the_first_is_not_hidden() -> None:
+    summary = parse_summary(read_fixture("tox/two-environments.txt"))
+
+    assert summary is not None
+    assert summary.counts == TestCounts(passed=5, failed=1)
+    first, second = summary.line.splitlines()
+    assert " 1 failed, 2 passed in " in first and " 3 passed in " in second
+
+
+@pytest.mark.parametrize(
+    "fixture", ["mocha/spec.txt", "vitest/default.txt", "node-test/spec.txt", "maven/two-modules.txt"]
+)
+def test_a_summary_spread_over_several_lines_is_one_run(fixture: str) -> None:
+    """Lines that complete one run's summary revise it; only a run of its own adds to the counts."""
+    once = parse_summary(read_fixture(fixture))
+    twice = parse_summary(read_fixture(fixture) * 2)
+
+    assert once is not None and twice is not None
+    assert twice.counts == once.counts + once.counts
 
 
 def test_a_go_package_that_passed_without_verbose_output_makes_the_sum_unknown() -> None:
@@ -255,13 +285,30 @@ def test_lines_that_only_look_like_a_pytest_summary_are_not_one(text: str) -> No
     assert parse_summary(text) is None
 
 
-def test_the_last_summary_in_a_log_wins() -> None:
+def test_every_run_of_one_runner_in_a_log_counts() -> None:
     log = "=== 3 failed, 1 passed in 1.00s ===\nre-running\n=== 4 passed in 1.00s ===\nPost job cleanup.\n"
 
     summary = parse_summary(log)
 
+    assert summary == RunnerSummary(
+        "pytest",
+        TestCounts(passed=5, failed=3),
+        "=== 3 failed, 1 passed in 1.00s ===\n=== 4 passed in 1.00s ===",
+    )
+
+
+def test_the_sum_of_many_runs_keeps_a_bounded_evidence() -> None:
+    summary = parse_summary("=== 1 passed in 0.01s ===\n" * 10_000)
+
     assert summary is not None
-    assert summary.counts == TestCounts(passed=4)
+    assert summary.counts == TestCounts(passed=10_000)
+    assert len(summary.line) < 2_000
+
+
+def test_a_run_whose_counts_cannot_be_known_makes_the_runners_sum_unknown() -> None:
+    log = read_fixture("go/plain.txt") + read_fixture("go/verbose.txt")
+
+    assert parse_summary(log) is None
 
 
 def test_a_log_fed_line_by_line_gives_the_same_summary_as_the_whole_text() -> None:
@@ -306,7 +353,7 @@ def test_a_hundred_thousand_line_log_is_read_in_one_pass() -> None:
     summary = parse_summary(log)
 
     assert summary is not None
-    assert summary.counts == TestCounts(passed=5, failed=3, skipped=1)
+    assert summary.counts == TestCounts(passed=5 * 4_000, failed=3 * 4_000, skipped=4_000)
 
 
 def test_a_mib_of_blank_lines_is_scanned_in_a_fraction_of_a_second() -> None:
@@ -328,3 +375,40 @@ def test_runs_of_blank_lines_read_as_one(fixture: str) -> None:
     ]
 
     assert parse_summary("\n".join(padded)) == parse_summary("\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        # terminfo's sgr0 for xterm-256color, as libtest writes it when TERM is set
+        ("test result: \x1b[31mFAILED\x1b(B\x1b[m. 2 passed", "test result: FAILED. 2 passed"),
+        ("\x1b[?25l\x1b[>4;2m3 passed\x1b[?25h", "3 passed"),  # private parameters: cursor, xterm keys
+        ("\x1b[38;2;255;0;0mred\x1b[4:3m curly\x1b[0m", "red curly"),  # true colour, colon sub-parameters
+        ("\x1b]8;;https://example.com/a\x1b\\link\x1b]8;;\x1b\\ text", "link text"),  # OSC 8, ST-terminated
+        ("\x1b]0;tests: running\x07done", "done"),  # window title, BEL-terminated
+        ("\x1b)0\x1b7saved\x1b8\x1b=\x1b>\x1bc", "saved"),  # G1 charset, save/restore, keypad, reset
+        ("\x1bP1$r0m\x1b\\ok", "ok"),  # a DCS string
+        ("2024-05-01T12:34:56.1234567Z \x1b(B\x1b[m5 passed", "5 passed"),
+    ],
+)
+def test_every_escape_sequence_a_terminal_acts_on_is_stripped(raw: str, clean: str) -> None:
+    assert clean_line(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "hostile_line",
+    [
+        "\x1b]" + "x" * (MAX_LINE - 2),  # an OSC never terminated
+        "\x1b]" * (MAX_LINE // 2),
+        "\x1bP" + "y" * (MAX_LINE - 2),
+        "\x1b[31mF\x1b(B\x1b[m" * (MAX_LINE // 12),
+    ],
+)
+def test_a_mib_of_escape_sequences_is_stripped_in_a_fraction_of_a_second(hostile_line: str) -> None:
+    text = (hostile_line + "\n") * (2**20 // len(hostile_line)) + read_fixture("cargo/color-term.txt")
+    started = time.perf_counter()
+    summary = parse_summary(text)
+    elapsed = time.perf_counter() - started
+
+    assert summary is not None and summary.counts == TestCounts(passed=5, failed=1, skipped=1)
+    assert elapsed < 1.0, f"{elapsed:.2f} s for a MiB"

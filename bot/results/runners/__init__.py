@@ -1,7 +1,13 @@
 """Recognising the final summary a test runner prints, in a check run's output or a job's log.
 
-Every known runner's reader sees every line; the summary completed last in the text wins, because a
-log can hold several (a re-run, a matrix job running two suites) and the last is the verdict.
+Every known runner's reader sees every line. When one runner printed several summaries, each a run of
+its own (tox or nox running the suite in two environments in one step, a script calling the runner
+twice, a re-run after a failure), their counts are summed: a step that runs the suite twice is a
+matrix folded into one job, and the jobs of a matrix are summed too, so a failure in the first
+environment is never hidden by a pass in the second. The log cannot tell a re-run from a second
+environment; a re-run is counted as the runs it made (use the runner's own retry, which prints one
+summary, to count a flaky test once). When several runners printed summaries, the one whose summary
+completed last in the text is reported, with the sum of its runs.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from bot.results.counts import TestCounts
 from bot.results.runners.cargo import CargoReader
 from bot.results.runners.dotnet import DotnetReader
 from bot.results.runners.go import GoReader
@@ -21,7 +28,7 @@ from bot.results.runners.nextest import NextestReader
 from bot.results.runners.node_test import NodeTestReader
 from bot.results.runners.phpunit import PhpunitReader
 from bot.results.runners.pytest import PytestReader
-from bot.results.runners.reader import WITHDRAWN, RunnerSummary, SummaryReader
+from bot.results.runners.reader import WITHDRAWN, Evidence, RunnerSummary, SummaryReader
 from bot.results.runners.rspec import RspecReader
 from bot.results.runners.tap import TapReader
 from bot.results.runners.unittest import UnittestReader
@@ -31,8 +38,17 @@ __all__ = ["MAX_LINE", "READERS", "RunnerSummary", "SummaryScanner", "clean_line
 
 # Longer lines are test output, never a summary: skipping them bounds the work per line.
 MAX_LINE = 4096
-# Colour and cursor codes runners print on a terminal, and GitHub Actions keeps in logs.
-_ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}[ -/]{0,4}[@-~]")
+# Every escape sequence a terminal acts on (ECMA-48 and ISO 2022), which runners print when colour is
+# forced and GitHub Actions keeps in logs: a line is matched only once they are gone.
+_ESCAPE = re.compile(
+    r"\x1b(?:"
+    r"\[[0-?]{0,64}[ -/]{0,16}[@-~]"  # CSI, private parameters included: colours, cursor, ESC [ ? 25 l
+    r"|\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)"  # OSC up to BEL or ST: titles, OSC 8 hyperlinks
+    r"|[PX^_][^\x1b]{0,4096}\x1b\\"  # DCS, SOS, PM and APC strings, up to ST
+    r"|[ -/]{1,4}[0-~]"  # charset selection and other nF sequences: ESC ( B ends tput's sgr0
+    r"|[0-~]"  # any other two-byte sequence: ESC 7, ESC 8, ESC =, ESC >, ESC c, a lone ESC [
+    r")"
+)
 # GitHub Actions prefixes each log line with "2024-05-01T12:34:56.1234567Z ".
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")
 
@@ -58,21 +74,57 @@ READERS: tuple[Callable[[], SummaryReader], ...] = (
 
 
 def clean_line(raw: str) -> str:
-    """A log line as the runner wrote it: no timestamp prefix, no ANSI codes, no trailing space."""
-    line = _ANSI.sub("", raw)
+    """A log line as the runner wrote it: no timestamp prefix, no escape sequences, no trailing space."""
+    line = _ESCAPE.sub("", raw)
     match = _TIMESTAMP.match(line)
     if match is not None:
         line = line[match.end() :]
     return line.rstrip()
 
 
+class _Runs:
+    """One reader's runs in a log: the finished ones summed, and the one its answers still revise."""
+
+    def __init__(self) -> None:
+        self.line_number = 0  # of the line that last changed the reader's summary
+        self.unknown = False  # a run's counts could not be known, so neither can the sum
+        self._current: RunnerSummary | None = None
+        self._finished = TestCounts()
+        self._finished_runs = 0
+        self._finished_lines = Evidence()
+
+    def add(self, found: RunnerSummary, line_number: int) -> None:
+        if found is WITHDRAWN:
+            self.unknown = True
+            return
+        current = self._current
+        if current is not None and not found.continues:
+            self._finished = self._finished + current.counts
+            self._finished_runs += 1
+            self._finished_lines.add(current.line)
+        self._current = found
+        self.line_number = line_number
+
+    @property
+    def summary(self) -> RunnerSummary | None:
+        if self.unknown or self._current is None:
+            return None
+        if not self._finished_runs:
+            return self._current
+        current = self._current
+        return RunnerSummary(
+            current.runner,
+            self._finished + current.counts,
+            f"{self._finished_lines.text()}\n{current.line}",
+        )
+
+
 class SummaryScanner:
-    """Reads lines one at a time and keeps the last runner summary, for logs streamed in pieces."""
+    """Reads lines one at a time and keeps each runner's summed runs, for logs streamed in pieces."""
 
     def __init__(self) -> None:
         self._readers = [make() for make in READERS]
-        # Per reader: the number of the line that last changed its summary, and that summary.
-        self._latest: list[tuple[int, RunnerSummary] | None] = [None] * len(self._readers)
+        self._runs = [_Runs() for _ in self._readers]
         self._line_number = 0
         self._after_blank = False
 
@@ -85,15 +137,13 @@ class SummaryScanner:
         if self._after_blank and (not raw_line or raw_line.isspace()):
             return
         line = clean_line(raw_line)
-        if not line and self._after_blank:  # blank once its colour codes are gone
+        if not line and self._after_blank:  # blank once its escape sequences are gone
             return
         self._after_blank = not line
-        for index, reader in enumerate(self._readers):  # every reader sees every line, for its state
+        for reader, runs in zip(self._readers, self._runs, strict=True):  # each reader sees every line
             found = reader.feed(line)
-            if found is WITHDRAWN:
-                self._latest[index] = None
-            elif found is not None:
-                self._latest[index] = (self._line_number, found)
+            if found is not None:
+                runs.add(found, self._line_number)
 
     def feed_lines(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -101,16 +151,17 @@ class SummaryScanner:
 
     @property
     def summary(self) -> RunnerSummary | None:
-        """The summary completed last; on the same line, the reader listed first in READERS."""
-        best: tuple[int, RunnerSummary] | None = None
-        for latest in self._latest:
-            if latest is not None and (best is None or latest[0] > best[0]):
-                best = latest
-        return None if best is None else best[1]
+        """The runs of the runner whose summary completed last, summed; on the same line, the reader
+        listed first in READERS."""
+        best: _Runs | None = None
+        for runs in self._runs:
+            if runs.summary is not None and (best is None or runs.line_number > best.line_number):
+                best = runs
+        return None if best is None else best.summary
 
 
 def parse_summary(text: str) -> RunnerSummary | None:
-    """The last final summary of any known runner in ``text``; None when there is none. Never raises."""
+    """The summed runs of the runner that finished last in ``text``; None when there is none. Never raises."""
     scanner = SummaryScanner()
     scanner.feed_lines(text.splitlines())
     return scanner.summary

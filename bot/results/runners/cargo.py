@@ -42,8 +42,9 @@ class CargoReader:
                 skipped=int(match["ignored"]),
                 deselected=int(match["filtered"]),
             )
+            continues = self._evidence.started
             self._evidence.add(line)
-            return RunnerSummary(RUNNER, self._total, self._evidence.text())
+            return RunnerSummary(RUNNER, self._total, self._evidence.text(), continues)
         if line.lstrip().startswith("Finished "):
             self._start()
         return None

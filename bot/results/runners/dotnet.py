@@ -45,5 +45,6 @@ class DotnetReader:
         self._total = self._total + TestCounts(
             passed=int(match["passed"]), failed=int(match["failed"]), skipped=int(match["skipped"])
         )
+        continues = self._evidence.started
         self._evidence.add(text)
-        return RunnerSummary(RUNNER, self._total, self._evidence.text())
+        return RunnerSummary(RUNNER, self._total, self._evidence.text(), continues)

@@ -79,7 +79,8 @@ class GoReader:
             counts = TestCounts()
         self._start_package()
         self._total = self._total + counts
+        continues = self._evidence.started
         self._evidence.add(line)
         if self._unknown:
             return WITHDRAWN
-        return RunnerSummary(RUNNER, self._total, self._evidence.text())
+        return RunnerSummary(RUNNER, self._total, self._evidence.text(), continues)

@@ -44,5 +44,6 @@ class GradleReader:
         self._total = self._total + TestCounts(
             passed=max(0, int(match["total"]) - failed - skipped), failed=failed, skipped=skipped
         )
+        continues = self._evidence.started
         self._evidence.add(line.strip())
-        return RunnerSummary(RUNNER, self._total, self._evidence.text())
+        return RunnerSummary(RUNNER, self._total, self._evidence.text(), continues)

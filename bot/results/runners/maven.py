@@ -56,5 +56,6 @@ class MavenReader:
             errors=errors,
             skipped=skipped,
         )
+        continues = self._evidence.started
         self._evidence.add(text)
-        return RunnerSummary(RUNNER, self._total, self._evidence.text())
+        return RunnerSummary(RUNNER, self._total, self._evidence.text(), continues)

@@ -41,5 +41,5 @@ class MochaReader:
             return None
         field = "skipped" if more["word"] == "pending" else "failed"
         counts = replace(self._open.counts, **{field: int(more["n"])})
-        self._open = RunnerSummary(RUNNER, counts, f"{self._open.line}\n{text}")
+        self._open = RunnerSummary(RUNNER, counts, f"{self._open.line}\n{text}", continues=True)
         return self._open

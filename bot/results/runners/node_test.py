@@ -30,6 +30,7 @@ class NodeTestReader:
     def __init__(self) -> None:
         self._block: dict[str, int] | None = None
         self._lines: list[str] = []
+        self._answered = False  # whether this block was already answered: later lines revise it
 
     def feed(self, line: str) -> RunnerSummary | None:
         match = _LINE.fullmatch(line) if line[:1] in ("#", "\u2139") else None
@@ -38,7 +39,7 @@ class NodeTestReader:
             return None
         key = match["key"]
         if key == "tests":
-            self._block, self._lines = {}, []
+            self._block, self._lines, self._answered = {}, [], False
         if self._block is None or key in self._block:
             return None
         self._block[key] = int(match["n"])
@@ -47,4 +48,6 @@ class NodeTestReader:
             return None
         values = tally(((number, name) for name, number in self._block.items()), _FIELDS)
         runner = RUNNER if "suites" in self._block or line.startswith("\u2139") else "tap"
-        return RunnerSummary(runner, TestCounts(**values), "\n".join(self._lines))
+        continues = self._answered
+        self._answered = True
+        return RunnerSummary(runner, TestCounts(**values), "\n".join(self._lines), continues)

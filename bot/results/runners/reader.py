@@ -20,6 +20,9 @@ class RunnerSummary:
     runner: str  # "pytest", "jest", "go", ...
     counts: TestCounts
     line: str  # the summary line(s) it was read from, for the bot's log
+    # True when this answer revises the reader's previous one (more lines of the same run's summary,
+    # or its sum over modules growing); False when it reports a run of its own, which adds to the others.
+    continues: bool = False
 
 
 # Answered by a reader whose latest summary turned out to be unknowable (a Go package without per-test
@@ -31,8 +34,8 @@ class SummaryReader(Protocol):
     """Reads one runner's summaries from a log, one clean line at a time.
 
     ``feed`` answers the summary that ``line`` completes or updates (a multi-line summary, or a sum over
-    packages, is answered again after every line that adds to it), ``WITHDRAWN`` when its summary so far
-    no longer holds, and None otherwise. A reader keeps
+    packages, is answered again after every line that adds to it, with ``continues`` set), ``WITHDRAWN``
+    when its summary so far can no longer be known, and None otherwise. A reader keeps
     only the little state its runner's format needs, so a whole log is read in one linear pass.
     """
 
@@ -47,6 +50,11 @@ class Evidence:
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._dropped = 0
+
+    @property
+    def started(self) -> bool:
+        """Whether a line was added: the next one continues a sum rather than starting one."""
+        return bool(self._lines)
 
     def add(self, line: str) -> None:
         self._lines.append(line)

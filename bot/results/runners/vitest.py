@@ -37,7 +37,7 @@ class VitestReader:
             errors = _ERRORS.fullmatch(text)
             if errors is not None:
                 counts = replace(last.counts, errors=int(errors["n"]))
-                return RunnerSummary(RUNNER, counts, f"{last.line}\n{text}")
+                return RunnerSummary(RUNNER, counts, f"{last.line}\n{text}", continues=True)
         if not text.startswith("Tests"):
             return None
         match = _TESTS.fullmatch(text)
