@@ -390,3 +390,53 @@ async def test_each_producers_junit_artifact_gives_exact_counts_through_github(
     assert [job.source for job in results.jobs] == ["junit"]
     assert results.counts == counts
     assert len(results.cases) == counts.executed + counts.skipped
+
+
+async def test_a_cargo_log_coloured_through_terminfo_gives_its_counts(bot: BotHarness) -> None:
+    """libtest ends colours with ESC ( B ESC [ m when TERM is set; cargo links with OSC 8."""
+    run = bot.workflow("c1", {"tests": actions_log((RUNNERS / "cargo" / "color-term.txt").read_bytes())})
+    await bot.workflow_completed(run)
+    results = await bot.app_results("c1")
+    assert results.counts == TestCounts(passed=5, failed=1, skipped=1)
+    assert "**Pass rate: 83.3%** (5 passed, 1 failed, 1 skipped)" in status_block(bot)
+
+
+async def test_the_log_and_the_junit_artifact_of_one_node_run_give_the_same_counts(bot: BotHarness) -> None:
+    logged = bot.workflow(
+        "c1", {"tests": actions_log((RUNNERS / "node-test" / "todo-spec.txt").read_bytes())}
+    )
+    await bot.workflow_completed(logged)
+    archive = zipped({"junit.xml": junit_fixture("node-test-todo.xml")})
+    reported = bot.workflow("c2", {"tests": actions_log(b"build finished\n")}, artifacts={"junit": archive})
+    await bot.workflow_completed(reported)
+
+    from_log, from_junit = await bot.app_results("c1"), await bot.app_results("c2")
+
+    assert [job.source for job in from_log.jobs + from_junit.jobs] == ["logs", "junit"]
+    assert from_log.counts == from_junit.counts == TestCounts(passed=1, failed=1, skipped=4)
+
+
+async def test_tox_environments_in_one_job_are_summed(bot: BotHarness) -> None:
+    log = (RUNNERS / "tox" / "two-environments.txt").read_bytes()
+    run = bot.workflow("c1", {"tests": actions_log(log)})
+    await bot.workflow_completed(run)
+    assert "**Pass rate: 83.3%** (5 passed, 1 failed, 0 skipped)" in status_block(bot)
+
+
+async def test_retried_junit_cases_count_once_and_the_flaky_one_is_flagged(bot: BotHarness) -> None:
+    archive = zipped({"junit.xml": junit_fixture("gotestsum-rerun-fails.documented.xml")})
+    run = bot.workflow("c1", {"tests": actions_log(b"build finished\n")}, artifacts={"junit": archive})
+    await bot.workflow_completed(run)
+    results = await bot.app_results("c1")
+    assert results.counts == TestCounts(passed=2, failed=1, skipped=1)
+    assert [case.test_id for case in results.cases if case.flaky] == ["example.com/sample/net::TestFlaky"]
+
+
+async def test_disabled_tests_and_suites_without_cases_never_count_as_passed(bot: BotHarness) -> None:
+    summary_only = b'<testsuite name="integration" tests="4" failures="1" disabled="1"/>'
+    archive = zipped({"gtest.xml": junit_fixture("gtest.xml"), "integration.xml": summary_only})
+    run = bot.workflow("c1", {"tests": actions_log(b"build finished\n")}, artifacts={"junit": archive})
+    await bot.workflow_completed(run)
+    results = await bot.app_results("c1")
+    assert results.counts == TestCounts(passed=1 + 2, failed=1 + 1, skipped=3 + 1)
+    assert "**Pass rate: 60.0%** (3 passed, 2 failed, 4 skipped)" in status_block(bot)
