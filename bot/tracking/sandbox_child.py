@@ -24,11 +24,11 @@ from typing import Any, BinaryIO
 
 import jinja2
 
-# Each rendering may use this much CPU time. The built-in block with 100 runs renders in about 2 ms; a
-# template needing 250 times that is computing something other than a status block.
+# Each rendering may use this much CPU time. The built-in block's source with 100 runs renders here in
+# about 3 ms; a template needing 150 times that is computing something other than a status block.
 RENDER_CPU_SECONDS = 0.5
-# Memory a rendering may add to the process as it is after start-up (RLIMIT_AS; start-up needs ~45 MiB
-# of address space). The built-in block with 100 runs needs well under 1 MiB.
+# Memory a rendering may add to the process as it is after start-up (RLIMIT_AS; start-up needs ~47 MiB
+# of address space, ~41 MiB resident). The built-in block with 100 runs needs well under 1 MiB.
 RENDER_MEMORY_BYTES = 128 * 1024 * 1024
 RENDERED = b"T"  # the answer is the rendered text
 REFUSED = b"E"  # the answer says why the template could not be used
