@@ -74,6 +74,7 @@ async def test_an_override_replaces_the_built_in_block(bot: BotHarness) -> None:
         (SQUARING, "it used more than 0.5 s of CPU time"),
         ("{{ '%0200000000d' % 1 }}", "it needed more than 128 MiB of memory"),
         ("{% for i in range(100000) %}{{ 'x' * 10000 }}{% endfor %}", "more than 30,000 characters"),
+        ("{{ '%c' % 55296 }}", "surrogates not allowed"),
     ],
     ids=[
         "attribute escape",
@@ -89,6 +90,7 @@ async def test_an_override_replaces_the_built_in_block(bot: BotHarness) -> None:
         "big-integer squaring",
         "200 MB format",
         "a gigabyte of output",
+        "a lone surrogate",
     ],
 )
 async def test_a_broken_or_hostile_override_falls_back_and_is_reported_once(
