@@ -162,7 +162,8 @@ def check_junit(data: bytes) -> None:
         return
     assert isinstance(report, JUnitReport)
     counts = report.counts
-    assert counts.passed + counts.failed + counts.errors + counts.skipped == len(report.cases)
+    # Suites without test cases add the counts their attributes state, so cases are at most the counts.
+    assert counts.passed + counts.failed + counts.errors + counts.skipped >= len(report.cases)
 
 
 @FUZZ
@@ -182,7 +183,9 @@ def test_junit_reader_survives_mutated_reports(data: bytes) -> None:
 def test_junit_reader_counts_every_generated_case(data: bytes) -> None:
     report = bounded(lambda: parse_junit_xml(data))
     assert isinstance(report, JUnitReport)
-    assert len(report.cases) == data.count(b"<testcase")
+    # Every case is kept, except that attempts of one test (same suite and id) are merged as retries.
+    assert len(report.cases) == len({(case.suite, case.test_id) for case in report.cases})
+    assert len(report.cases) <= data.count(b"<testcase")
 
 
 def check_summary(text: str) -> None:

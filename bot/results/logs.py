@@ -1,9 +1,10 @@
 """Counts from a GitHub Actions job's log: the runner's final summary near its end.
 
 A check run made by GitHub Actions has the job's id. Its log is read from the end (only the last MiB is
-asked for), GitHub's timestamp prefix is stripped from every line, and the runner summary parsers look
-for the final summary; ANSI colour codes are removed by them. Decoding and scanning a MiB is CPU work done
-in a worker thread, so the event loop keeps answering webhooks while a hostile log is read.
+asked for), GitHub's timestamp prefix is stripped from every line, and the runner summary parsers read
+each runner's summaries (several runs of one runner in the log are summed); terminal escape sequences are
+removed by them. Decoding and scanning a MiB is CPU work done in a worker thread, so the event loop keeps
+answering webhooks while a hostile log is read.
 """
 
 from __future__ import annotations
