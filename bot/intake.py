@@ -35,6 +35,19 @@ READ_BODY_SECONDS = 10.0  # GitHub's whole timeout for a delivery: a body slower
 RETRY_AFTER_SECONDS = 10
 
 
+def check_head(request: web.BaseRequest) -> tuple[int, bytes]:
+    """The declared size and claimed digest, if the body is one to read; else DeliveryRejected."""
+    size = request.content_length
+    if size is None:
+        raise DeliveryRejected(411, "Content-Length is required", close_connection=True)
+    if size > MAX_PAYLOAD_BYTES:
+        raise DeliveryRejected(413, f"payload larger than {MAX_PAYLOAD_BYTES} bytes", close_connection=True)
+    claimed = claimed_digest(request.headers.get(SIGNATURE_HEADER))
+    if claimed is None:
+        raise DeliveryRejected(401, f"missing or invalid {SIGNATURE_HEADER}")
+    return size, claimed
+
+
 class UnverifiedBodies:
     """The bytes held by bodies whose signature is not verified yet, in two budgets: small and large."""
 
@@ -66,16 +79,7 @@ class UnverifiedBodies:
 
     async def read_signed(self, request: web.Request, secrets: Sequence[bytes]) -> bytes:
         """The body, once its signature verified under one of ``secrets``; else DeliveryRejected."""
-        size = request.content_length
-        if size is None:
-            raise DeliveryRejected(411, "Content-Length is required", close_connection=True)
-        if size > MAX_PAYLOAD_BYTES:
-            raise DeliveryRejected(
-                413, f"payload larger than {MAX_PAYLOAD_BYTES} bytes", close_connection=True
-            )
-        claimed = claimed_digest(request.headers.get(SIGNATURE_HEADER))
-        if claimed is None:
-            raise DeliveryRejected(401, f"missing or invalid {SIGNATURE_HEADER}")
+        size, claimed = check_head(request)
         budget = self.small if size <= SMALL_BODY_BYTES else self.large
         try:
             async with budget.hold(size, wait=self._wait_for_room):

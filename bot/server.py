@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
@@ -22,7 +22,7 @@ from bot.catch_up import CatchUp
 from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
-from bot.intake import UnverifiedBodies
+from bot.intake import UnverifiedBodies, check_head
 from bot.journal import JOURNAL_FILENAME, Journal, SQLiteJournal
 from bot.settings import Settings
 from bot.tracker import TrackerService
@@ -74,6 +74,19 @@ async def webhook(request: web.Request) -> web.Response:
     return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
 
+async def _continue_if_readable(request: web.Request) -> web.Response | None:
+    """``Expect: 100-continue`` is refused instead when the body would be refused unread: it is never sent."""
+    try:
+        check_head(request)
+    except DeliveryRejected as rejected:
+        return _refuse(rejected)
+    if request.version == aiohttp.HttpVersion11:  # HTTP/1.0 has no interim answers: nothing to send
+        if request.headers[hdrs.EXPECT].lower() != "100-continue":
+            return _refuse(DeliveryRejected(417, "only Expect: 100-continue is understood"))
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    return None
+
+
 def _refuse(rejected: DeliveryRejected) -> web.Response:
     log.warning("refused a delivery: %s (%d)", rejected.reason, rejected.status)
     answer = web.json_response({"error": rejected.reason}, status=rejected.status)
@@ -104,7 +117,7 @@ def create_app(settings: Settings, *, router: Router = default_router) -> web.Ap
     app[SETTINGS] = settings
     app[UNVERIFIED] = UnverifiedBodies()
     app[ROUTER] = router
-    app.router.add_post("/webhook", webhook)
+    app.router.add_post("/webhook", webhook, expect_handler=_continue_if_readable)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_services)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -66,22 +66,28 @@ class RawRequest:
 
     @classmethod
     async def send_head(
-        cls, server: TestServer, *, length: int | None, signature: str | None = WRONG_SIGNATURE
+        cls,
+        server: TestServer,
+        *,
+        length: int | None,
+        signature: str | None = WRONG_SIGNATURE,
+        headers: Mapping[str, str] | None = None,
     ) -> RawRequest:
         reader, writer = await asyncio.open_connection(server.host, server.port)
-        lines = [
-            "POST /webhook HTTP/1.1",
-            f"Host: {server.host}",
-            "Content-Type: application/json",
-            "X-GitHub-Event: check_run",
-            "X-GitHub-Delivery: 0b989ba4-242f-11e5-81e1-c7b6966d2516",
-        ]
+        fields = {
+            "Host": server.host,
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "check_run",
+            "X-GitHub-Delivery": "0b989ba4-242f-11e5-81e1-c7b6966d2516",
+        }
         if length is not None:
-            lines.append(f"Content-Length: {length}")
+            fields["Content-Length"] = str(length)
         else:
-            lines.append("Transfer-Encoding: chunked")
+            fields["Transfer-Encoding"] = "chunked"
         if signature is not None:
-            lines.append(f"X-Hub-Signature-256: {signature}")
+            fields["X-Hub-Signature-256"] = signature
+        fields.update(headers or {})
+        lines = ["POST /webhook HTTP/1.1", *(f"{name}: {value}" for name, value in fields.items())]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
         await writer.drain()
         return cls(reader, writer)
@@ -142,6 +148,30 @@ async def test_an_oversized_content_length_is_refused_413_before_the_body_is_sen
     await request.close()
     assert status == 413
     assert headers["connection"] == "close"
+
+
+async def test_expect_100_continue_is_answered_only_for_a_body_that_will_be_read(
+    make_server: ServerFactory,
+) -> None:
+    server = await make_server()
+    expect = {"Expect": "100-continue"}
+    oversized = await RawRequest.send_head(server, length=MAX_PAYLOAD_BYTES + 1, headers=expect)
+    status, _ = await oversized.answer()
+    await oversized.close()
+    assert status == 413  # instead of 100: a client that waits for it never sends the body
+
+    body = json.dumps(example("ping")).encode()
+    signed = await RawRequest.send_head(
+        server, length=len(body), headers={**signed_headers(WEBHOOK_SECRET, "ping", body), **expect}
+    )
+    assert (await signed.answer())[0] == 100
+    await signed.send(body)
+    assert (await signed.answer())[0] == 200
+    await signed.close()
+
+    unknown = await RawRequest.send_head(server, length=len(body), headers={"Expect": "something-else"})
+    assert (await unknown.answer())[0] == 417
+    await unknown.close()
 
 
 async def test_an_unsigned_body_is_refused_401_before_it_is_sent(make_server: ServerFactory) -> None:
