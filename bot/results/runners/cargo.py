@@ -4,7 +4,8 @@ doc-tests), summed over one cargo invocation::
     test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.12s
 
 Each invocation prints cargo's ``Finished`` line before it runs any binary, so that line starts a new
-sum. ``ignored`` counts as skipped, ``filtered out`` as deselected; ``measured`` (benchmarks) as nothing.
+run, added to the others. ``ignored`` counts as skipped, ``filtered out`` as deselected; ``measured``
+(benchmarks) as nothing.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     Failed!  - Failed:     1, Passed:     3, Skipped:     1, Total:     5, Duration: 45 ms - S.dll (net8.0)
 
-An assembly seen again starts a new sum (a second ``dotnet test`` in the same log).
+An assembly seen again starts a new run (a second ``dotnet test`` in the same log), added to the first.
 """
 
 from __future__ import annotations

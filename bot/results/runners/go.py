@@ -10,8 +10,8 @@ Counts are the ``--- PASS/FAIL/SKIP`` lines (subtests included, as gotestsum cou
 the packages of one run; a package seen again starts a new run. A package that did not build
 (``[build failed]``, ``[setup failed]``) counts as one error. Plain ``go test`` (without ``-v``) prints
 no line for a passing test, so its counts cannot be known: such a run yields no summary rather than a
-made-up one, nor the partial sum of the packages before it (``-v``, gotestsum or JUnit XML give
-the counts).
+made-up one, nor the partial sum of the packages before it or of the other runs in the log (``-v``,
+gotestsum or JUnit XML give the counts).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class RunnerSummary:
 
 
 # Answered by a reader whose latest summary turned out to be unknowable (a Go package without per-test
-# lines joined the sum): the scanner forgets that reader's summary instead of keeping a partial one.
+# lines joined the sum): the sum of that reader's runs in the log is unknown too, never a partial one.
 WITHDRAWN = RunnerSummary("", TestCounts(), "")
 
 
