@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -111,6 +113,7 @@ async def main(app_slug: str) -> None:
         webhook_secret=SECRET.encode(),
         api_url=fake.url,
         reconcile_seconds=0,
+        state_dir=Path(tempfile.mkdtemp(prefix="api-budget-")),  # no state left by an earlier run
     )
     print(machine())
     print(

@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -137,6 +138,7 @@ async def main(events: int, override: bool) -> None:
         coalesce_seconds=0,
         reconcile_seconds=0,
         state_key=STATE_KEY,
+        state_dir=Path(tempfile.mkdtemp(prefix="cost-per-event-")),  # no state left by an earlier run
     )
     codec = StateCodec(STATE_KEY)
     app = create_app(settings)
