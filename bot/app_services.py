@@ -56,6 +56,6 @@ async def app_services(
         identity=app_api,
     )
     key = await deployment_state_key(store, settings.state_key)
-    codec = StateCodec(key, legacy_secrets=(settings.webhook_secret,))
+    codec = StateCodec(key, legacy_secrets=settings.webhook_secrets)
     trackers = TrackerService(github, result_collector(BlobReader(session)), states=StateKeeper(codec, store))
     return AppServices(github=github, app_api=app_api, trackers=trackers)

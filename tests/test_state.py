@@ -104,12 +104,12 @@ def test_the_generation_round_trips(codec: StateCodec) -> None:
     assert decoded is not None and decoded.generation == 41
 
 
-def legacy_marker(state: TrackerState, secret: bytes) -> str:
+def legacy_marker(state: TrackerState, secret: bytes, scope: str = SCOPE) -> str:
     """A state as version 1 wrote it: signed with a key derived from the webhook secret, no generation."""
     key = hmac.new(secret, b"issue-status-bot/state/v1", hashlib.sha256).digest()
-    marker = StateCodec(b"unused").encode(replace(state, generation=0), SCOPE)
+    marker = StateCodec(b"unused").encode(replace(state, generation=0), scope)
     payload = marker.split(" ")[3]
-    mac = hmac.new(key, f"{SCOPE}\n{payload}".encode(), hashlib.sha256).hexdigest()
+    mac = hmac.new(key, f"{scope}\n{payload}".encode(), hashlib.sha256).hexdigest()
     return f"<!-- issue-status-bot:state v1 {payload} {mac} -->"
 
 

@@ -11,14 +11,18 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.results.counts import TestCounts
 from bot.rules.events import make_event
 from bot.rules.recovery import not_yet_said, said_in
 from bot.server import SETTINGS, create_app
 from bot.testing.deliveries import issue_edited
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, replace_block
+from bot.tracking.state import RunRecord, TrackerState
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, sha_of, summary
+from tests.test_state import legacy_marker
 
 GATE_TICKED = "- [x] >90% test pass rate achieved"
+SCOPE = f"{REPO}#{ISSUE}"
 
 
 def announcements(bot: BotHarness, kind: str) -> list[str]:
@@ -169,3 +173,36 @@ def test_a_fix_is_announced_done_once_whatever_commit_finishes_it_again() -> Non
 def test_markers_are_read_only_from_the_text_given() -> None:
     body = replace_block("text", f"<!-- issue-status-bot:event {ISSUE}/a/gate_met -->")
     assert [s.kind for s in said_in([body], ISSUE)] == ["gate_met"]
+
+
+@pytest.fixture
+async def upgraded_and_rotated(
+    bot: BotHarness, aiohttp_server: Any, tmp_path: Path
+) -> AsyncIterator[BotHarness]:
+    """The App after an upgrade and a webhook secret rotation: the old secret is now the previous one."""
+    new_secret = b"the rotated webhook secret"
+    settings = replace(
+        bot.app[SETTINGS],
+        webhook_secret=new_secret,
+        previous_webhook_secret=bot.secret,
+        state_dir=tmp_path / "upgraded",
+    )
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        yield replace(bot, app=app, url=str(server.make_url("/webhook")), session=session, secret=new_secret)
+
+
+async def test_an_upgrade_keeps_the_history_signed_with_the_webhook_secret_even_mid_rotation(
+    bot: BotHarness, upgraded_and_rotated: BotHarness
+) -> None:
+    """States written before the state key existed were signed with a key derived from the webhook secret."""
+    baseline = RunRecord(sha_of("c0"), TestCounts(passed=143, failed=84, skipped=7), "2026-11-01T10:00:00Z")
+    old = TrackerState(runs=(baseline,), baseline_rate=143 / 227)
+    bot.fake.edit_issue_body(REPO, ISSUE, replace_block(bot.body, legacy_marker(old, bot.secret, SCOPE)))
+
+    await upgraded_and_rotated.ci_completed("c1", {"tests": summary(40, 187)})
+
+    state = upgraded_and_rotated.state
+    assert state is not None and [run.sha for run in state.runs] == [sha_of("c0"), sha_of("c1")]
+    assert ":state v2 " in upgraded_and_rotated.body  # written again with the deployment's own key
