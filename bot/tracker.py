@@ -341,15 +341,16 @@ class TrackerService:
             )
             return replace_block(human, block)
 
-        async def fitted(state: TrackerState) -> str:
+        async def fitted(state: TrackerState) -> tuple[str, int]:
+            """The body, and how many runs of ``state`` it shows."""
             total = max(len(state.runs), 1)
             body = await compose(state, total)
             if len(body) <= MAX_BODY_CHARS:
-                return body
-            return (await fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total))[0]
+                return body, total
+            return await fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total)
 
         # Recomputing the same results must not write: compare before recording what this write saw.
-        if await fitted(replace(after, seen=before.seen, wrote=before.wrote)) == read:
+        if (await fitted(replace(after, seen=before.seen, wrote=before.wrote)))[0] == read:
             return
         # The human text this write is based on, and the one it writes, so that the edited event of this
         # very write can tell whether it replaced an edit it never saw.
@@ -359,12 +360,12 @@ class TrackerService:
             wrote=human_digest(human_text(human)),
             generation=before.generation + 1,
         )
-        body = await fitted(after)
+        body, shown = await fitted(after)
         if len(body) > MAX_BODY_CHARS:
             await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return
         await repo.update_issue_body(tracker.issue, body)
-        await self.states.remember(body, after, where)
+        await self.states.remember(after.thinned(shown), where)
         await self.configs.report_template_problems(repo, tracker.issue)
 
     async def report_body_limit(self, repo: Repository, number: int, human_chars: int) -> None:
@@ -418,7 +419,7 @@ class TrackerService:
             restored = replace_block(restored, self.states.codec.replace_marker(current, state, where))
             log.warning("%s: the bot's last write replaced an edit it had not seen; restored it", where)
             await repo.update_issue_body(number, restored)
-            await self.states.remember(restored, state, where)
+            await self.states.remember(state, where)
 
 
 def _review_requested_in(block: str) -> bool:

@@ -68,7 +68,7 @@ async def test_the_keeper_believes_the_newest_signed_state(tmp_path: Path) -> No
             state.generation: replace_block("text", codec.encode(state, SCOPE)) for state in (older, newer)
         }
         assert await keeper.read(body_of[1], SCOPE) == older  # nothing kept yet: the issue's own
-        await keeper.remember(body_of[2], newer, SCOPE)
+        await keeper.remember(newer, SCOPE)
         assert await keeper.read(body_of[1], SCOPE) == newer  # replayed
         assert await keeper.read("no block at all", SCOPE) == newer  # deleted
         assert await keeper.read(body_of[2], SCOPE) == newer

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.tracking.body import split_body
-from bot.tracking.state import StateCodec, TrackerState, state_marker_in
+from bot.tracking.state import StateCodec, TrackerState
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,6 @@ class StateKeeper:
     def marker(self, state: TrackerState, scope: str) -> str:
         return self.codec.encode(state, scope)
 
-    async def remember(self, body: str, state: TrackerState, scope: str) -> None:
-        """Record the state marker of ``body``, just written for ``state``."""
-        block = split_body(body).block
-        marker = state_marker_in(block) if block is not None else None
-        if marker is not None:
-            await self._store.save_tracker_state(scope, state.generation, marker)
+    async def remember(self, state: TrackerState, scope: str) -> None:
+        """Record ``state``, just written into the issue, as the last one written."""
+        await self._store.save_tracker_state(scope, state.generation, self.codec.encode(state, scope))

@@ -175,9 +175,3 @@ class StateCodec:
             # Signed by us but unreadable can only mean a bug in an older version; never crash on it.
             log.exception("%s: the signed state could not be read", scope)
             return None
-
-
-def state_marker_in(block: str) -> str | None:
-    """The bot's state marker line in ``block`` (the last one), as written."""
-    matches = list(_STATE_RE.finditer(block))
-    return matches[-1].group(0).rstrip("\r") if matches else None
