@@ -22,6 +22,13 @@ WANTED = [
     ("issues", "edited"),
     ("issue_comment", "created"),
     ("pull_request", "opened"),
+    ("pull_request", "reopened"),
+    ("pull_request", "ready_for_review"),
+    ("installation", "created"),
+    ("installation", "deleted"),
+    ("installation", "new_permissions_accepted"),
+    ("installation_repositories", "added"),
+    ("installation_repositories", "removed"),
     ("ping", None),
 ]
 TARGET = Path(__file__).resolve().parent.parent / "bot" / "testing" / "payloads"
