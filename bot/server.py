@@ -63,14 +63,13 @@ async def webhook(request: web.Request) -> web.Response:
         log.debug("%s: nothing to do", delivery.describe())
         return web.json_response({"msg": "ignored"}, status=200)
 
-    recorded = await app[JOURNAL].record(
-        delivery.id, delivery.event, delivery.action, body, journal_key(delivery.payload)
-    )
+    key = journal_key(delivery.payload)
+    recorded = await app[JOURNAL].record(delivery.id, delivery.event, delivery.action, body, key)
     if not recorded:
         # GitHub's and operators' redeliveries keep the X-GitHub-Delivery id: already taken care of.
         log.info("%s: already received; not processed again", delivery.describe())
         return web.json_response({"msg": "duplicate"}, status=202)
-    app[WORKERS].wake()
+    app[WORKERS].wake(key)
     return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
 

@@ -5,6 +5,11 @@ effect exactly once. Entries of one repository are processed one batch at a time
 journal's key); different repositories run concurrently. The twenty ``check_run.completed`` deliveries
 of one commit become one recomputation: each recomputes the whole commit from GitHub's truth, so one
 dispatch per commit stands for all of them, and every entry is marked done only after it succeeded.
+
+A commit's jobs, suites and workflow runs complete as a mix of event types, within moments of each other
+but not necessarily within one claim: a recomputation waits until its repository has had no delivery for
+the coalescing window, and a delivery received before a recomputation of its commit began is covered by
+it (done, not dispatched again).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +44,10 @@ PRUNE_EVERY_SECONDS = 3600.0
 # takes seconds of mostly waiting: 8 took 128 s for 200 repositories' bursts, 32 take 37 s and peak at
 # 187 MiB (bench/burst.py); GitHub calls of one installation are bounded by its own throttle regardless.
 DEFAULT_CONCURRENCY = 32
+# A repository that never falls quiet (a delivery every moment) is still recomputed this many windows on.
+MAX_COALESCE_WINDOWS = 5
+# Commits whose last recomputation's start is remembered, to recognise deliveries it already covered.
+REMEMBERED_RECOMPUTATIONS = 4096
 
 
 def journal_key(payload: dict[str, Any]) -> str | None:
@@ -48,14 +58,27 @@ def journal_key(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def _commit_of(entry: JournalEntry, data: dict[str, Any]) -> str | None:
-    """The commit a CI completion is about: deliveries about the same commit coalesce."""
+# A commit as the CI handlers see it: its sha, the branch its CI ran for, and whether the payload says it
+# came from another repository (a fork). Completions alike in these coalesce whatever their event type.
+Commit = tuple[str, str | None, bool]
+
+
+def _commit_of(entry: JournalEntry, data: dict[str, Any]) -> Commit | None:
+    """The commit a CI completion is about, read where its handler reads it (bot/handlers/results.py)."""
     field = COMMIT_EVENTS.get(entry.event)
-    if field is None or entry.action != "completed":
+    item = data.get(field) if field is not None and entry.action == "completed" else None
+    if not isinstance(item, dict) or not isinstance(item.get("head_sha"), str):
         return None
-    item = data.get(field)
-    sha = item.get("head_sha") if isinstance(item, dict) else None
-    return f"{entry.event}:{sha}" if isinstance(sha, str) else None
+    # A check run names its branch and head repository through its suite.
+    where = item.get("check_suite") if entry.event == "check_run" else item
+    where = where if isinstance(where, dict) else {}
+    branch = where.get("head_branch")
+    head = where.get("head_repository")
+    repository = data.get("repository")
+    foreign = (
+        isinstance(head, dict) and isinstance(repository, dict) and head.get("id") != repository.get("id")
+    )
+    return str(item["head_sha"]), branch if isinstance(branch, str) else None, foreign
 
 
 @dataclass
@@ -64,6 +87,7 @@ class _Dispatch:
 
     entries: list[JournalEntry]
     event: Event
+    commit: Commit | None = None
 
 
 class DeliveryWorkers:
@@ -83,10 +107,13 @@ class DeliveryWorkers:
         self._router = router
         self._trackers = trackers
         self._concurrency = concurrency
-        self._coalesce = coalesce_seconds
+        self.coalesce_seconds = coalesce_seconds
         self._clock = clock
         self._wakeup = asyncio.Event()
         self._last_arrival = -float("inf")  # event-loop time of the latest wake() (a new delivery)
+        self._arrivals: dict[str, float] = {}  # key -> event-loop time of its latest delivery
+        # (key, commit) -> clock time at which its latest successful recomputation began.
+        self._recomputed: OrderedDict[tuple[str | None, Commit], float] = OrderedDict()
         self._running: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._pass_done = asyncio.Event()  # a claim pass found nothing more to start, for drain()
@@ -94,9 +121,11 @@ class DeliveryWorkers:
         self.processed = 0
         self.failed = 0
 
-    def wake(self) -> None:
-        """A delivery was journalled: look for work, once its burst has had time to arrive."""
+    def wake(self, key: str | None = None) -> None:
+        """A delivery was journalled (under ``key``): look for work, once its burst has had time to arrive."""
         self._last_arrival = asyncio.get_running_loop().time()
+        if key is not None:
+            self._arrivals[key] = self._last_arrival
         self._wakeup.set()
 
     def start(self) -> None:
@@ -136,7 +165,8 @@ class DeliveryWorkers:
             # A burst gets ``coalesce`` seconds from its latest delivery to arrive (at most that long per
             # pass); entries waiting for a free worker or a retry are long complete and wait no more.
             pause = min(
-                self._coalesce, self._last_arrival + self._coalesce - asyncio.get_running_loop().time()
+                self.coalesce_seconds,
+                self._last_arrival + self.coalesce_seconds - asyncio.get_running_loop().time(),
             )
             if pause > 0:
                 await asyncio.sleep(pause)
@@ -172,10 +202,33 @@ class DeliveryWorkers:
         self._running.discard(task)
         self._wakeup.set()  # a worker and the key are free again: the key's later entries may be ready
 
+    async def _quiet(self, key: str | None) -> None:
+        """Wait until ``key`` has had no delivery for the coalescing window, however the claim was timed
+        (at most ``MAX_COALESCE_WINDOWS`` windows, so that a repository never quiet is not starved)."""
+        loop = asyncio.get_running_loop()
+        latest_start = loop.time() + MAX_COALESCE_WINDOWS * self.coalesce_seconds
+        arrived = self._arrivals.get(key, -float("inf")) if key is not None else -float("inf")
+        while (wait := min(arrived + self.coalesce_seconds, latest_start) - loop.time()) > 0:
+            await asyncio.sleep(wait)
+            arrived = self._arrivals.get(key, -float("inf")) if key is not None else -float("inf")
+        if key is not None and arrived + self.coalesce_seconds <= loop.time():
+            self._arrivals.pop(key, None)
+
+    def _covered(self, key: str | None, commit: Commit, entries: list[JournalEntry]) -> bool:
+        """Whether a recomputation of ``commit`` began after every one of ``entries`` was received."""
+        began = self._recomputed.get((key, commit))
+        return began is not None and all(entry.received_at <= began for entry in entries)
+
+    def _remember_recomputation(self, key: str | None, commit: Commit, began: float) -> None:
+        self._recomputed[(key, commit)] = began
+        self._recomputed.move_to_end((key, commit))
+        while len(self._recomputed) > REMEMBERED_RECOMPUTATIONS:
+            self._recomputed.popitem(last=False)
+
     async def _process(self, batch: list[JournalEntry]) -> None:
         """One repository's claimed entries, in order; a commit's completions dispatch once."""
         dispatches: list[_Dispatch] = []
-        by_commit: dict[str, _Dispatch] = {}
+        by_commit: dict[Commit, _Dispatch] = {}
         for entry in batch:
             try:
                 data = orjson.loads(entry.payload)
@@ -191,12 +244,20 @@ class DeliveryWorkers:
                 dispatch.entries.append(entry)
                 dispatch.event = event
                 continue
-            dispatch = _Dispatch([entry], event)
+            dispatch = _Dispatch([entry], event, commit)
             dispatches.append(dispatch)
             if commit is not None:
                 by_commit[commit] = dispatch
+        key = batch[0].key
+        if by_commit:
+            await self._quiet(key)  # the rest of a commit's burst may still be on its way
         for dispatch in dispatches:
             entry = dispatch.entries[-1]
+            if dispatch.commit is not None and self._covered(key, dispatch.commit, dispatch.entries):
+                log.info("%s: already covered by a recomputation of its commit", entry.describe())
+                await self._settle(dispatch.entries, None)
+                continue
+            began = self._clock()
             try:
                 await self._router.dispatch(dispatch.event, self._trackers)
             except InstallationGone as gone:
@@ -206,6 +267,8 @@ class DeliveryWorkers:
                 log.exception("%s failed", entry.describe())
                 await self._settle(dispatch.entries, f"{type(error).__name__}: {error}")
             else:
+                if dispatch.commit is not None:
+                    self._remember_recomputation(key, dispatch.commit, began)
                 await self._settle(dispatch.entries, None)
                 if len(dispatch.entries) > 1:
                     log.info(
