@@ -31,6 +31,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("POST", "/app/hook/deliveries/{delivery_id}/attempts"),
     ("GET", "/app/installations"),
     ("GET", "/app"),
+    ("POST", "/app-manifests/{code}/conversions"),
     ("GET", "/installation/repositories"),
     ("GET", "/repos/{owner}/{repo}"),
     ("GET", "/repos/{owner}/{repo}/contents/{path}"),

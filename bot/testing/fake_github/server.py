@@ -1,5 +1,8 @@
 """FakeGitHub: GitHub's REST API on loopback, refusing (and recording) what GitHub would refuse.
 
+A third origin serves what a browser sees of GitHub (``web_url``: the App manifest flow's pages, and the
+API again under ``/api/v3`` as GitHub Enterprise Server lays it out).
+
 Every request goes through the same gate GitHub's front end applies, in GitHub's order: User-Agent,
 API version, route and inputs against the committed OpenAPI subset, authentication, the token's
 permissions. Only then does a handler change state. Answers carry ETags (a matching If-None-Match gets
@@ -30,6 +33,7 @@ from bot.testing.fake_github.records import DOCS_ROOT, Clock, GitHubError, Recor
 from bot.testing.fake_github.seeding import Seeding
 from bot.testing.fake_github.shapes import Shapes
 from bot.testing.fake_github.state import World
+from bot.testing.fake_github.web import WebOrigin
 from bot.testing.openapi import OpenAPISubset
 
 RATE_LIMIT = 5000
@@ -39,6 +43,8 @@ USER_AGENT_REQUIRED = (
     " (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required)."
 )
 CHUNK = 64 * 1024
+# The code is the credential: GitHub takes no Authorization for these.
+UNAUTHENTICATED = frozenset({"apps/create-from-manifest"})
 # GitHub's wording; clients recognise a secondary limit by it.
 SECONDARY_RATE_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
@@ -101,6 +107,7 @@ class FakeGitHub(Seeding):
         self.clock = Clock()
         self.subset = OpenAPISubset.load()
         self.url = ""
+        self.web_url = ""
         blobs = BlobStore(self.clock)
         self.world = World(shapes=Shapes(""), clock=self.clock, blobs=blobs)
         self.requests: list[RecordedRequest] = []
@@ -113,6 +120,7 @@ class FakeGitHub(Seeding):
         self._runners: list[web.AppRunner] = []
         self._after: list[tuple[str, str, Callable[[], None]]] = []
         self._documentation = {op.operation_id: op.documentation_url for op in self.subset.operations}
+        self.web = WebOrigin(self.world, self.requests, self.rejections, self._serve_api)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -127,8 +135,9 @@ class FakeGitHub(Seeding):
         return application
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve the API and the blob origin on loopback; returns the API base URL."""
+        """Serve the API, the blob and the web origins on loopback; returns the API base URL."""
         self.world.blobs.url = await self._serve(self.blob_app(), host, 0)
+        self.web_url = self.web.url = await self._serve(self.web.app(), host, 0)
         self.url = await self._serve(self.api_app(), host, port)
         self.world.shapes.api = self.url
         return self.url
@@ -241,11 +250,11 @@ class FakeGitHub(Seeding):
 
     # -- the API origin ----------------------------------------------------------------------
 
-    async def _serve_api(self, request: web.Request) -> web.StreamResponse:
+    async def _serve_api(self, request: web.Request, prefix: str = "") -> web.StreamResponse:
         raw = await request.read()
         record = RecordedRequest(
             method=request.method,
-            path=request.raw_path.split("?", 1)[0],
+            path=request.raw_path.split("?", 1)[0].removeprefix(prefix),
             query=dict(request.query),
             headers=_redact(request.headers),
             json=_json_or_none(raw),
@@ -308,7 +317,9 @@ class FakeGitHub(Seeding):
             notes=record.notes,
         )
         credentials = parse_authorization(request.headers.get("Authorization"))
-        if operation.template == "/app" or operation.template.startswith("/app/"):
+        if operation.operation_id in UNAUTHENTICATED:
+            pass
+        elif operation.template == "/app" or operation.template.startswith("/app/"):
             if credentials is None:
                 raise GitHubError(401, "A JSON web token could not be decoded", reason="no JWT")
             call.app = verify_app_jwt(credentials.secret, self.world.apps, self.clock.now())

@@ -99,6 +99,15 @@ class Repository:
 
 
 @dataclass
+class ManifestCode:
+    """What a manifest registration left for ``POST /app-manifests/{code}/conversions`` to hand over once."""
+
+    app_json: dict[str, Any]
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
 class World:
     """Everything the fake knows; handlers read and change it, seeding methods build it."""
 
@@ -111,6 +120,7 @@ class World:
     tokens: TokenStore = field(default_factory=TokenStore)
     hook_deliveries: list[dict[str, Any]] = field(default_factory=list)
     redeliveries: list[int] = field(default_factory=list)
+    manifest_codes: dict[str, ManifestCode] = field(default_factory=dict)  # registrations' codes
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
 
     def new_id(self) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from bot.testing.fake_github import manifests
 from bot.testing.fake_github.calls import Handler
 from bot.testing.fake_github.handlers import actions, apps, checks, issues, pulls, repos
 
 HANDLERS: dict[str, Handler] = {
     "apps/get-authenticated": apps.get_authenticated,
+    "apps/create-from-manifest": manifests.create_from_manifest,
     "apps/create-installation-access-token": apps.create_installation_access_token,
     "apps/list-installations": apps.list_installations,
     "apps/list-webhook-deliveries": apps.list_webhook_deliveries,
