@@ -1,6 +1,7 @@
 """The ``issue-status-bot`` command: ``serve`` runs the App, ``demo`` replays the canonical story,
 ``deliveries`` inspects and retries journalled webhook deliveries, ``reconcile`` recomputes trackers,
-``check-config`` validates a configuration and shows what it binds to in an issue."""
+``check-config`` validates a configuration and shows what it binds to in an issue, ``register`` creates the
+GitHub App from app.yaml through GitHub's manifest flow."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from aiohttp import web
 
 from bot.check_config import add_check_config_command, run_check_config
 from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
+from bot.env_file import EnvFileError, with_env_file
+from bot.register.command import add_register_command, run_register
 from bot.settings import Settings, SettingsError
 
 EXIT_BAD_SETTINGS = 2
@@ -28,24 +31,24 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def serve() -> int:
+def serve(env_file: Path) -> int:
     from bot.server import create_app
 
     try:
-        settings = Settings.from_env()
-    except SettingsError as error:
+        settings = Settings.from_env(with_env_file(os.environ, env_file))
+    except (SettingsError, EnvFileError) as error:
         print(f"issue-status-bot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
     return 0
 
 
-def reconcile(repository: str | None) -> int:
+def reconcile(repository: str | None, env_file: Path) -> int:
     from bot.reconcile import reconcile_with_settings
 
     try:
-        settings = Settings.from_env()
-    except SettingsError as error:
+        settings = Settings.from_env(with_env_file(os.environ, env_file))
+    except (SettingsError, EnvFileError) as error:
         print(f"issue-status-bot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     summary = asyncio.run(reconcile_with_settings(settings, repository=repository))
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="issue-status-bot", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the webhook server (settings from the environment)")
+    serving = commands.add_parser("serve", help="run the webhook server (settings from the environment)")
     commands.add_parser("demo", help="replay the canonical story against an embedded fake GitHub")
     add_deliveries_commands(commands)
     add_check_config_command(commands)
@@ -71,12 +74,22 @@ def main(argv: list[str] | None = None) -> int:
         "reconcile", help="recompute every tracker from GitHub's latest CI results, now"
     )
     reconciling.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
+    for needs_settings in (serving, reconciling):
+        needs_settings.add_argument(
+            "--env-file",
+            type=Path,
+            default=Path(".env"),
+            help="settings read when the file exists (as `register` writes it); the environment wins",
+        )
+    add_register_command(commands)
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
     if args.command == "serve":
-        return serve()
+        return serve(args.env_file)
     if args.command == "reconcile":
-        return reconcile(args.repo)
+        return reconcile(args.repo, args.env_file)
+    if args.command == "register":
+        return run_register(args)
     if args.command == "check-config":
         return run_check_config(args)
     if args.command == "deliveries":
