@@ -1,7 +1,8 @@
 """``issue-status-bot deliveries``: what the journal holds, and sending a parked delivery back to work.
 
-Reads the journal the server writes (``journal.sqlite3`` under BOT_STATE_DIR) and may run while the
-server does: SQLite's WAL lets both use the file at once, and this command never claims entries.
+Reads the journal the servers write (PostgreSQL at DATABASE_URL, else ``journal.sqlite3`` under
+BOT_STATE_DIR) and may run while they do: both backends let readers and writers work at once, and this
+command never claims entries.
 Exit codes: 0 done, 1 no such delivery (or nothing to retry), 2 bad usage.
 """
 
@@ -10,14 +11,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import sys
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.journal import JOURNAL_FILENAME, STATUSES, JournalEntry, JournalError, SQLiteJournal
+from bot.journal import (
+    JOURNAL_FILENAME,
+    STATUSES,
+    Journal,
+    JournalEntry,
+    JournalError,
+    journal_location,
+    open_journal,
+)
 from bot.journal.model import RETRYABLE
+from bot.settings import SettingsError, database_url
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -41,20 +53,31 @@ def add_deliveries_commands(subparsers: argparse._SubParsersAction[Any]) -> None
     retry.add_argument("delivery_id", metavar="ID", help="the X-GitHub-Delivery id")
 
 
-def run_deliveries_command(args: argparse.Namespace, state_dir: Path) -> int:
-    path = state_dir / JOURNAL_FILENAME
-    if not path.is_file():
-        _complain(f"no journal at {path}: set BOT_STATE_DIR to the server's state directory")
-        return EXIT_NOT_FOUND
+def run_deliveries_command(
+    args: argparse.Namespace, state_dir: Path, environ: Mapping[str, str] | None = None
+) -> int:
     try:
-        return asyncio.run(_run(args, path))
+        url = database_url(os.environ if environ is None else environ)
+    except SettingsError as error:
+        _complain(str(error))
+        return EXIT_BAD_USAGE
+    path = state_dir / JOURNAL_FILENAME
+    if url is None and not path.is_file():
+        _complain(
+            f"no journal at {path}: set BOT_STATE_DIR to the server's state directory"
+            " (or DATABASE_URL to its PostgreSQL database)"
+        )
+        return EXIT_NOT_FOUND
+    where = journal_location(url, state_dir)
+    try:
+        return asyncio.run(_run(args, open_journal(url, state_dir), where))
     except (JournalError, sqlite3.DatabaseError) as error:
-        _complain(f"cannot read {path}: {error}")
+        _complain(f"cannot read {where}: {error}")
         return EXIT_BAD_USAGE
 
 
-async def _run(args: argparse.Namespace, path: Path) -> int:
-    journal = SQLiteJournal(path)
+async def _run(args: argparse.Namespace, opening: Awaitable[Journal], path: str) -> int:
+    journal = await opening
     try:
         if args.deliveries_command == "list":
             _print_table(await journal.list(args.status, args.limit))

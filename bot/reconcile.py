@@ -19,7 +19,7 @@ from bot.commits import CommitEvent
 from bot.github.app_api import AppAPI, InstalledRepository, installation_repositories
 from bot.github.client import GitHubUnavailable
 from bot.github.repository import Repository
-from bot.journal import JOURNAL_FILENAME, SQLiteJournal
+from bot.journal import open_journal
 from bot.settings import Settings
 from bot.tracker import TrackerService
 
@@ -138,8 +138,9 @@ def _reason(error: BaseException) -> str:
 
 async def reconcile_with_settings(settings: Settings, *, repository: str | None = None) -> ReconcileSummary:
     """One reconcile as its own process: the ``reconcile`` command."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    journal = SQLiteJournal(settings.state_dir / JOURNAL_FILENAME)
+    journal = await open_journal(
+        settings.database_url, settings.state_dir, lease_seconds=settings.claim_lease_seconds
+    )
     try:
         async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
             services = await app_services(session, settings, journal)

@@ -23,7 +23,7 @@ from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
 from bot.intake import UnverifiedBodies, check_head
-from bot.journal import JOURNAL_FILENAME, Journal, SQLiteJournal
+from bot.journal import Journal, open_journal
 from bot.settings import Settings
 from bot.tracker import TrackerService
 from bot.webhook import DeliveryRejected, parse_delivery
@@ -125,8 +125,9 @@ def create_app(settings: Settings, *, router: Router = default_router) -> web.Ap
 async def _services(app: web.Application) -> AsyncIterator[None]:
     """The journal, the GitHub session and the workers, started together and stopped in reverse."""
     settings = app[SETTINGS]
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    journal = SQLiteJournal(settings.state_dir / JOURNAL_FILENAME)
+    journal = await open_journal(
+        settings.database_url, settings.state_dir, lease_seconds=settings.claim_lease_seconds
+    )
     app[JOURNAL] = journal
     async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
         services = await app_services(session, settings, journal)

@@ -39,6 +39,10 @@ class Settings:
     reconcile_seconds: float = 3600.0  # how often trackers are recomputed from GitHub; 0 never
     # Signs the tracker state kept in each issue; None: one is generated once and kept in the journal.
     state_key: bytes | None = field(default=None, repr=False)
+    # The journal shared by replicas (postgresql://...); None: SQLite under state_dir, for one process.
+    database_url: str | None = field(default=None, repr=False)
+    # How long a replica that died keeps the work it had claimed before another replica takes it over.
+    claim_lease_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +60,8 @@ class Settings:
             coalesce_seconds=_seconds(env, "BOT_COALESCE_SECONDS", default=1.0),
             reconcile_seconds=_seconds(env, "BOT_RECONCILE_SECONDS", default=3600.0),
             state_key=_state_key(env),
+            database_url=database_url(env),
+            claim_lease_seconds=_claim_lease(env),
         )
 
     @property
@@ -163,6 +169,28 @@ def _state_key(env: Mapping[str, str]) -> bytes | None:
             " (for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return key.encode()
+
+
+def database_url(env: Mapping[str, str]) -> str | None:
+    """``DATABASE_URL``: read apart too, since ``deliveries`` needs the journal but no App settings."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        # The URL may hold a password: the message never repeats it.
+        raise SettingsError(
+            "DATABASE_URL must be a PostgreSQL URL naming a database, such as"
+            " postgresql://bot@db.internal:5432/issue_status_bot (unset it to use SQLite in BOT_STATE_DIR)"
+        )
+    return url
+
+
+def _claim_lease(env: Mapping[str, str]) -> float:
+    lease = _seconds(env, "BOT_CLAIM_LEASE_SECONDS", default=30.0)
+    if lease < 1:
+        raise SettingsError("BOT_CLAIM_LEASE_SECONDS must be at least 1 second")
+    return lease
 
 
 def _api_url(env: Mapping[str, str]) -> str:

@@ -2,7 +2,8 @@
 
 A delivery is acknowledged once it is in the journal; from then on it is the workers' job to make it take
 effect exactly once. Entries of one repository are processed one batch at a time and in order (the
-journal's key); different repositories run concurrently. The twenty ``check_run.completed`` deliveries
+journal's key), by one process at a time when replicas share the journal; different repositories run
+concurrently. The twenty ``check_run.completed`` deliveries
 of one commit become one recomputation: each recomputes the whole commit from GitHub's truth, so one
 dispatch per commit stands for all of them, and every entry is marked done only after it succeeded.
 
@@ -131,6 +132,8 @@ class DeliveryWorkers:
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="delivery workers")
         self._wakeup.set()  # entries left unfinished by a previous process
+        # Deliveries other replicas took, and keys they freed, matter here as much as this one's own.
+        self.journal.subscribe(self.wake, self._wakeup.set)
 
     async def stop(self) -> None:
         """Stop claiming, and let work in flight finish (its entries stay journalled if cut short)."""

@@ -17,6 +17,9 @@ from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
 from tests.harness import BRANCH, INSTALLATION_ID, ISSUE, REPO, BotHarness
 
+# PostgreSQL for the tests that need it: a fresh database per run (skipped where there is none).
+pytest_plugins = ["tests.postgres"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = b"It's a Secret to Everybody"
 # For the tests that run the server as a process and read its states; the bot fixture generates its own.

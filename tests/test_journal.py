@@ -1,4 +1,7 @@
-"""The journal keeps every acknowledged delivery, once, through crashes, and hands work out in order."""
+"""The journal keeps every acknowledged delivery, once, through crashes, and hands work out in order.
+
+The contract runs against both backends: SQLite, and PostgreSQL (skipped with a message where there is none).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,23 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
-from bot.journal import JOURNAL_FILENAME, JournalEntry, JournalError, SQLiteJournal, UnknownDelivery
+from bot.journal import (
+    JOURNAL_FILENAME,
+    JournalEntry,
+    JournalError,
+    PostgresJournal,
+    SQLiteJournal,
+    UnknownDelivery,
+    pg_schema,
+)
 from bot.journal.model import backoff_delay
 from bot.journal.sqlite import SCHEMA_VERSION
 
@@ -38,14 +52,37 @@ def clock() -> Clock:
     return Clock()
 
 
+AnyJournal = SQLiteJournal | PostgresJournal
+
+
+class Store:
+    """Where one backend keeps a journal; ``open`` opens it, again and again, as processes would."""
+
+    def __init__(self, backend: str, path: Path, url: str | None) -> None:
+        self.backend = backend
+        self.path = path
+        self.url = url
+
+    async def open(self, **options: Any) -> AnyJournal:
+        if self.url is None:
+            return SQLiteJournal(self.path, **options)
+        return await PostgresJournal.open(self.url, **options)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    url = request.getfixturevalue("database_url") if request.param == "postgresql" else None
+    return Store(request.param, tmp_path / JOURNAL_FILENAME, url)
+
+
 @pytest.fixture
-async def journal(tmp_path: Path, clock: Clock) -> AsyncIterator[SQLiteJournal]:
-    opened = SQLiteJournal(tmp_path / JOURNAL_FILENAME, max_attempts=3, clock=clock, jitter=lambda: 0.0)
+async def journal(store: Store, clock: Clock) -> AsyncIterator[AnyJournal]:
+    opened = await store.open(max_attempts=3, clock=clock, jitter=lambda: 0.0)
     yield opened
     await opened.close()
 
 
-async def record(journal: SQLiteJournal, delivery_id: str, key: str | None = "octo/repo#2") -> bool:
+async def record(journal: AnyJournal, delivery_id: str, key: str | None = "octo/repo#2") -> bool:
     return await journal.record(delivery_id, "check_run", "completed", PAYLOAD, key)
 
 
@@ -57,10 +94,8 @@ def ids(entries: list[JournalEntry]) -> list[str]:
 
 
 @pytest.mark.parametrize("compress", [True, False], ids=["zlib", "raw"])
-async def test_a_recorded_delivery_reads_back_byte_for_byte_as_pending(
-    tmp_path: Path, compress: bool
-) -> None:
-    journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME, compress_payloads=compress, clock=lambda: T0)
+async def test_a_recorded_delivery_reads_back_byte_for_byte_as_pending(store: Store, compress: bool) -> None:
+    journal = await store.open(compress_payloads=compress, clock=lambda: T0)
     assert await journal.record("d-1", "check_run", "completed", PAYLOAD, "octo/repo#2") is True
     assert await journal.get("d-1") == JournalEntry(
         delivery_id="d-1",
@@ -77,42 +112,54 @@ async def test_a_recorded_delivery_reads_back_byte_for_byte_as_pending(
     await journal.close()
 
 
-async def test_a_redelivery_with_a_known_id_is_reported_as_duplicate(journal: SQLiteJournal) -> None:
+async def test_a_redelivery_with_a_known_id_is_reported_as_duplicate(journal: AnyJournal) -> None:
     assert await record(journal, "d-1") is True
     assert await record(journal, "d-1") is False
     assert await journal.counts() == {"pending": 1, "done": 0, "failed": 0, "dead": 0, "in_progress": 0}
 
 
-async def test_duplicates_racing_in_one_batch_are_recorded_once(journal: SQLiteJournal) -> None:
+async def test_duplicates_racing_in_one_batch_are_recorded_once(journal: AnyJournal) -> None:
     outcomes = await asyncio.gather(*(record(journal, "d-1") for _ in range(5)))
     assert sorted(outcomes) == [False, False, False, False, True]
 
 
-async def test_200_concurrent_records_share_few_commits_and_all_survive_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / JOURNAL_FILENAME
-    journal = SQLiteJournal(path)
+async def test_200_concurrent_records_share_few_commits_and_all_survive_a_reopen(store: Store) -> None:
+    journal = await store.open()
     outcomes = await asyncio.gather(*(record(journal, f"d-{n}") for n in range(200)))
     assert all(outcomes)
     assert journal.commits <= 20
     await journal.close()
 
-    reopened = SQLiteJournal(path)
+    reopened = await store.open()
     assert len(await reopened.list(limit=1000)) == 200
     assert all([await reopened.get(f"d-{n}") is not None for n in range(200)])
     await reopened.close()
 
 
+async def refuse_poison(store: Store) -> None:
+    """A write the store refuses, like a full disk would."""
+    await (await store.open()).close()  # creates the schema
+    if store.url is None:
+        with sqlite3.connect(store.path) as setup:
+            setup.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON deliveries WHEN NEW.delivery_id = 'poison'"
+                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        return
+    connection = await asyncpg.connect(store.url)
+    await connection.execute(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.delivery_id = 'poison' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;"
+        " CREATE TRIGGER refuse BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION refuse()"
+    )
+    await connection.close()
+
+
 async def test_a_failed_commit_fails_every_caller_in_its_batch_and_persists_none_of_them(
-    tmp_path: Path,
+    store: Store,
 ) -> None:
-    path = tmp_path / JOURNAL_FILENAME
-    SQLiteJournal(path)  # creates the schema; the connection closes with the writer thread below
-    with sqlite3.connect(path) as setup:  # a write that SQLite refuses, like a full disk would
-        setup.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON deliveries WHEN NEW.delivery_id = 'poison'"
-            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
-    journal = SQLiteJournal(path)
+    await refuse_poison(store)
+    journal = await store.open()
     outcomes = await asyncio.gather(
         *(record(journal, delivery_id) for delivery_id in ["a", "b", "poison", "c", "d"]),
         return_exceptions=True,
@@ -125,10 +172,9 @@ async def test_a_failed_commit_fails_every_caller_in_its_batch_and_persists_none
     await journal.close()
 
 
-def test_acknowledged_records_survive_kill_9_of_the_recording_process(tmp_path: Path) -> None:
-    path = tmp_path / JOURNAL_FILENAME
+def test_acknowledged_records_survive_kill_9_of_the_recording_process(store: Store) -> None:
     with subprocess.Popen(
-        [sys.executable, "-c", RECORDING_CHILD, str(path)],
+        [sys.executable, "-c", RECORDING_CHILD, str(store.path), store.url or ""],
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     ) as child:
@@ -144,7 +190,7 @@ def test_acknowledged_records_survive_kill_9_of_the_recording_process(tmp_path: 
     assert len(acknowledged) >= 500
 
     async def missing() -> list[str]:
-        journal = SQLiteJournal(path)
+        journal = await store.open()
         absent = [delivery_id for delivery_id in acknowledged if await journal.get(delivery_id) is None]
         await journal.close()
         return absent
@@ -156,10 +202,10 @@ def test_acknowledged_records_survive_kill_9_of_the_recording_process(tmp_path: 
 RECORDING_CHILD = """
 import asyncio, sys
 from pathlib import Path
-from bot.journal import SQLiteJournal
+from bot.journal import open_journal
 
 async def main():
-    journal = SQLiteJournal(Path(sys.argv[1]))
+    journal = await open_journal(sys.argv[2] or None, Path(sys.argv[1]).parent)
     async def receiver(n):
         for i in range(1_000_000):
             await journal.record(f"{n}-{i}", "check_run", "completed", b'{"action": "completed"}', None)
@@ -173,13 +219,13 @@ asyncio.run(main())
 # Claiming
 
 
-async def test_claims_come_oldest_first_with_one_entry_per_key(journal: SQLiteJournal) -> None:
+async def test_claims_come_oldest_first_with_one_entry_per_key(journal: AnyJournal) -> None:
     for delivery_id, key in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("x", None), ("b2", "B"), ("y", None)]:
         await record(journal, delivery_id, key)
     assert ids(await journal.claim(10, T0)) == ["a1", "b1", "x", "y"]
 
 
-async def test_a_key_with_an_entry_in_progress_is_not_claimed_until_released(journal: SQLiteJournal) -> None:
+async def test_a_key_with_an_entry_in_progress_is_not_claimed_until_released(journal: AnyJournal) -> None:
     for delivery_id in ["a1", "a2", "a3"]:
         await record(journal, delivery_id, "A")
     assert ids(await journal.claim(10, T0)) == ["a1"]
@@ -190,7 +236,7 @@ async def test_a_key_with_an_entry_in_progress_is_not_claimed_until_released(jou
     assert ids(await journal.claim(10, T0)) == []  # a2 waits for its backoff and a3 must not overtake it
 
 
-async def test_per_key_hands_out_a_burst_of_one_key_in_order_for_coalescing(journal: SQLiteJournal) -> None:
+async def test_per_key_hands_out_a_burst_of_one_key_in_order_for_coalescing(journal: AnyJournal) -> None:
     for delivery_id, key in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("a3", "A")]:
         await record(journal, delivery_id, key)
     assert ids(await journal.claim(10, T0, per_key=20)) == ["a1", "b1", "a2", "a3"]
@@ -206,7 +252,7 @@ async def test_per_key_hands_out_a_burst_of_one_key_in_order_for_coalescing(jour
     ],
 )
 async def test_keys_caps_the_claim_to_whole_bursts_of_that_many_keys(
-    journal: SQLiteJournal, keys: int, claimed: list[str]
+    journal: AnyJournal, keys: int, claimed: list[str]
 ) -> None:
     arrivals = [("a1", "A"), ("b1", "B"), ("a2", "A"), ("x", None), ("a3", "A"), ("b2", "B"), ("c1", "C")]
     for delivery_id, key in arrivals:
@@ -214,7 +260,7 @@ async def test_keys_caps_the_claim_to_whole_bursts_of_that_many_keys(
     assert ids(await journal.claim(100, T0, per_key=20, keys=keys)) == claimed
 
 
-async def test_keys_left_out_of_a_claim_come_out_whole_in_the_next(journal: SQLiteJournal) -> None:
+async def test_keys_left_out_of_a_claim_come_out_whole_in_the_next(journal: AnyJournal) -> None:
     for delivery_id, key in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("b2", "B")]:
         await record(journal, delivery_id, key)
     assert ids(await journal.claim(100, T0, per_key=20, keys=1)) == ["a1", "a2"]
@@ -222,17 +268,16 @@ async def test_keys_left_out_of_a_claim_come_out_whole_in_the_next(journal: SQLi
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
-async def test_claim_hands_out_at_most_limit_entries(journal: SQLiteJournal, limit: int) -> None:
+async def test_claim_hands_out_at_most_limit_entries(journal: AnyJournal, limit: int) -> None:
     for n in range(5):
         await record(journal, f"d-{n}", key=None)
     assert ids(await journal.claim(limit, T0)) == [f"d-{n}" for n in range(limit)]
 
 
 async def test_entries_in_progress_when_the_process_stopped_are_claimed_again_after_reopen(
-    tmp_path: Path, clock: Clock
+    store: Store, clock: Clock
 ) -> None:
-    path = tmp_path / JOURNAL_FILENAME
-    journal = SQLiteJournal(path, clock=clock, jitter=lambda: 0.0)
+    journal = await store.open(clock=clock, jitter=lambda: 0.0)
     for delivery_id, key in [("a1", "A"), ("b1", "B"), ("c1", "C")]:
         await record(journal, delivery_id, key)
     await journal.complete("c1")
@@ -241,7 +286,7 @@ async def test_entries_in_progress_when_the_process_stopped_are_claimed_again_af
     assert (await journal.counts())["in_progress"] == 2
     await journal.close()  # no complete(): as if the worker died mid-way
 
-    reopened = SQLiteJournal(path)
+    reopened = await store.open(clock=clock)
     assert [(e.delivery_id, e.status) for e in await reopened.claim(10, T0)] == [
         ("a1", "pending"),
         ("b1", "failed"),
@@ -263,7 +308,7 @@ def test_backoff_doubles_per_attempt_up_to_the_cap_and_jitters_within_the_upper_
 
 
 async def test_a_failing_delivery_backs_off_then_is_parked_dead_with_its_reason(
-    journal: SQLiteJournal,
+    journal: AnyJournal,
 ) -> None:
     await record(journal, "d-1")
     await journal.claim(1, T0)
@@ -286,7 +331,7 @@ async def test_a_failing_delivery_backs_off_then_is_parked_dead_with_its_reason(
 
 
 async def test_a_parked_failure_is_dead_at_once_with_its_reason_until_an_operator_retries(
-    journal: SQLiteJournal,
+    journal: AnyJournal,
 ) -> None:
     await record(journal, "d-1")
     await journal.claim(1, T0)
@@ -298,7 +343,7 @@ async def test_a_parked_failure_is_dead_at_once_with_its_reason_until_an_operato
     assert ids(await journal.claim(1, T0)) == ["d-1"]
 
 
-async def test_a_dead_delivery_no_longer_holds_back_its_key(journal: SQLiteJournal) -> None:
+async def test_a_dead_delivery_no_longer_holds_back_its_key(journal: AnyJournal) -> None:
     await record(journal, "a1", "A")
     await record(journal, "a2", "A")
     for attempt in range(3):
@@ -307,7 +352,7 @@ async def test_a_dead_delivery_no_longer_holds_back_its_key(journal: SQLiteJourn
     assert ids(await journal.claim(10, T0 + 3 * HOURS)) == ["a2"]
 
 
-async def test_retry_sends_a_dead_delivery_back_with_a_fresh_budget(journal: SQLiteJournal) -> None:
+async def test_retry_sends_a_dead_delivery_back_with_a_fresh_budget(journal: AnyJournal) -> None:
     await record(journal, "d-1")
     for _ in range(3):
         await journal.fail("d-1", "boom", T0)
@@ -319,9 +364,7 @@ async def test_retry_sends_a_dead_delivery_back_with_a_fresh_budget(journal: SQL
 
 
 @pytest.mark.parametrize("status", ["pending", "done", "unknown"])
-async def test_retry_refuses_deliveries_that_are_not_failed_or_dead(
-    journal: SQLiteJournal, status: str
-) -> None:
+async def test_retry_refuses_deliveries_that_are_not_failed_or_dead(journal: AnyJournal, status: str) -> None:
     if status != "unknown":
         await record(journal, "d-1")
     if status == "done":
@@ -331,14 +374,14 @@ async def test_retry_refuses_deliveries_that_are_not_failed_or_dead(
 
 @pytest.mark.parametrize("settle", [lambda j: j.complete("nope"), lambda j: j.fail("nope", "boom", T0)])
 async def test_settling_an_unknown_delivery_raises(
-    journal: SQLiteJournal, settle: Callable[[SQLiteJournal], Awaitable[object]]
+    journal: AnyJournal, settle: Callable[[AnyJournal], Awaitable[object]]
 ) -> None:
     with pytest.raises(UnknownDelivery):
         await settle(journal)
 
 
 async def test_prune_keeps_done_ids_for_72_hours_and_never_drops_unfinished_ones(
-    journal: SQLiteJournal, clock: Clock
+    journal: AnyJournal, clock: Clock
 ) -> None:
     for delivery_id in ["done", "pending", "failed", "dead"]:
         await record(journal, delivery_id, key=None)
@@ -354,7 +397,7 @@ async def test_prune_keeps_done_ids_for_72_hours_and_never_drops_unfinished_ones
     assert sorted(ids(await journal.list())) == ["dead", "failed", "pending"]
 
 
-async def test_list_shows_the_newest_first_and_filters_by_status(journal: SQLiteJournal) -> None:
+async def test_list_shows_the_newest_first_and_filters_by_status(journal: AnyJournal) -> None:
     for n in range(4):
         await record(journal, f"d-{n}", key=None)
     await journal.complete("d-1")
@@ -365,7 +408,9 @@ async def test_list_shows_the_newest_first_and_filters_by_status(journal: SQLite
 # Schema
 
 
-async def test_a_new_journal_is_stamped_with_the_schema_version(journal: SQLiteJournal) -> None:
+async def test_a_new_journal_is_stamped_with_the_schema_version(tmp_path: Path) -> None:
+    journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME)
+    await journal.close()
     with sqlite3.connect(journal.path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -379,30 +424,73 @@ def test_a_journal_from_a_newer_bot_is_refused_rather_than_misread(tmp_path: Pat
         SQLiteJournal(path)
 
 
+async def test_a_new_postgresql_journal_is_stamped_with_the_schema_version(database_url: str) -> None:
+    await (await PostgresJournal.open(database_url)).close()
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert await connection.fetchval("SELECT version FROM journal_schema") == pg_schema.SCHEMA_VERSION
+    finally:
+        await connection.close()
+
+
+async def test_a_postgresql_journal_from_a_newer_bot_is_refused_rather_than_misread(
+    database_url: str,
+) -> None:
+    await (await PostgresJournal.open(database_url)).close()
+    connection = await asyncpg.connect(database_url)
+    await connection.execute("UPDATE journal_schema SET version = version + 1")
+    await connection.close()
+    with pytest.raises(JournalError, match="newer than this bot"):
+        await PostgresJournal.open(database_url)
+
+
+async def test_replicas_starting_at_once_on_an_empty_database_migrate_it_once(database_url: str) -> None:
+    replicas = await asyncio.gather(*(PostgresJournal.open(database_url) for _ in range(6)))
+    try:
+        assert await replicas[0].record("d-1", "check_run", "completed", PAYLOAD, None) is True
+        assert [await replica.get("d-1") is not None for replica in replicas] == [True] * 6
+    finally:
+        await asyncio.gather(*(replica.close() for replica in replicas))
+
+
+async def test_an_unreachable_postgresql_is_named_without_its_password() -> None:
+    with pytest.raises(JournalError) as refused:
+        await PostgresJournal.open("postgresql://bot:hunter2@127.0.0.1:9/journal")
+    assert "127.0.0.1:9/journal" in str(refused.value) and "hunter2" not in str(refused.value)
+
+
 # The deliveries command
 
 
-def deliveries(state_dir: Path, *argv: str) -> int:
+@dataclass(frozen=True)
+class Place:
+    """Where the command finds the journal: BOT_STATE_DIR, and DATABASE_URL for PostgreSQL."""
+
+    state_dir: Place
+    environ: dict[str, str]
+
+
+def deliveries(place: Place, *argv: str) -> int:
     parser = argparse.ArgumentParser(prog="issue-status-bot")
     add_deliveries_commands(parser.add_subparsers(dest="command", required=True))
-    return run_deliveries_command(parser.parse_args(["deliveries", *argv]), state_dir)
+    return run_deliveries_command(parser.parse_args(["deliveries", *argv]), place.state_dir, place.environ)
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
+def state_dir(store: Store, tmp_path: Path) -> Place:
     async def fill() -> None:
-        journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME, max_attempts=1, clock=lambda: T0)
+        journal = await store.open(max_attempts=1, clock=lambda: T0)
         await journal.record("72d3162e-cc78-11e3-81ab-4c9367dc0958", "check_run", "completed", PAYLOAD, None)
         await journal.record("dead-1", "check_run", "completed", b'{"action": "completed"}', "octo/repo#2")
         await journal.fail("dead-1", "GitHub answered 422: Validation Failed", T0)
         await journal.close()
 
     asyncio.run(fill())
-    return tmp_path
+    return Place(tmp_path, {"DATABASE_URL": store.url} if store.url else {})
 
 
 def test_deliveries_list_prints_one_line_per_delivery(
-    state_dir: Path, capsys: pytest.CaptureFixture[str]
+    state_dir: Place, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert deliveries(state_dir, "list") == 0
     lines = capsys.readouterr().out.splitlines()
@@ -436,13 +524,13 @@ def test_deliveries_list_prints_one_line_per_delivery(
     ]
 
 
-def test_deliveries_list_filters_by_status(state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deliveries_list_filters_by_status(state_dir: Place, capsys: pytest.CaptureFixture[str]) -> None:
     assert deliveries(state_dir, "list", "--status", "done") == 0
     assert capsys.readouterr().out == "no deliveries\n"
 
 
 def test_deliveries_show_prints_state_and_pretty_payload(
-    state_dir: Path, capsys: pytest.CaptureFixture[str]
+    state_dir: Place, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert deliveries(state_dir, "show", "dead-1") == 0
     assert capsys.readouterr().out == (
@@ -459,7 +547,7 @@ def test_deliveries_show_prints_state_and_pretty_payload(
 
 
 def test_deliveries_retry_makes_a_dead_delivery_pending(
-    state_dir: Path, capsys: pytest.CaptureFixture[str]
+    state_dir: Place, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert deliveries(state_dir, "retry", "dead-1") == 0
     assert deliveries(state_dir, "list", "--status", "pending") == 0
@@ -478,7 +566,7 @@ def test_deliveries_retry_makes_a_dead_delivery_pending(
     ],
 )
 def test_deliveries_exits_1_when_there_is_nothing_to_act_on(
-    state_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    state_dir: Place, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     assert deliveries(state_dir, *argv) == 1
     assert message in capsys.readouterr().err
@@ -487,13 +575,13 @@ def test_deliveries_exits_1_when_there_is_nothing_to_act_on(
 def test_deliveries_exits_1_without_creating_a_journal_where_there_is_none(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert deliveries(tmp_path, "list") == 1
+    assert deliveries(Place(tmp_path, {}), "list") == 1
     assert "no journal at" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("argv", [["list", "--limit", "0"], ["list", "--status", "stuck"], ["show"], []])
-def test_deliveries_exits_2_on_bad_usage(state_dir: Path, argv: list[str]) -> None:
+def test_deliveries_exits_2_on_bad_usage(state_dir: Place, argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         deliveries(state_dir, *argv)
     assert exited.value.code == 2

@@ -1,4 +1,7 @@
-"""Durable intake: every acknowledged webhook delivery is on disk before GitHub hears 202."""
+"""Durable intake: every acknowledged webhook delivery is committed before GitHub hears 202.
+
+SQLite (one process, the default) or PostgreSQL (several replicas, ``DATABASE_URL``), behind ``Journal``.
+"""
 
 from bot.journal.model import (
     REDELIVERY_WINDOW_SECONDS,
@@ -9,6 +12,8 @@ from bot.journal.model import (
     JournalError,
     UnknownDelivery,
 )
+from bot.journal.opening import journal_location, open_journal
+from bot.journal.postgres import PostgresJournal
 from bot.journal.sqlite import JOURNAL_FILENAME, SQLiteJournal
 
 __all__ = [
@@ -19,6 +24,9 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "JournalError",
+    "PostgresJournal",
     "SQLiteJournal",
     "UnknownDelivery",
+    "journal_location",
+    "open_journal",
 ]

@@ -1,7 +1,7 @@
 """What the journal stores and promises, independent of where it stores it.
 
-The server and the workers speak only to ``Journal``, so a networked queue can replace SQLite when one
-machine is not enough; the retry schedule is a pure function so every implementation backs off alike.
+The server and the workers speak only to ``Journal``: SQLite for one process, PostgreSQL for several
+replicas sharing the work; the retry schedule is a pure function so every implementation backs off alike.
 """
 
 from __future__ import annotations
@@ -111,6 +111,23 @@ class Journal(Protocol):
 
     async def save_tracker_state(self, scope: str, generation: int, marker: str) -> None:
         """Keep ``marker`` for ``scope`` unless a later generation is kept already."""
+        ...
+
+    def subscribe(self, arrived: Callable[[str | None], None], settled: Callable[[], None]) -> None:
+        """Be told when another process may have made work ready for this one.
+
+        ``arrived(key)``: a delivery of ``key`` was recorded (its burst may still be arriving);
+        ``settled()``: an entry was settled, so its key may be free. A journal that only one process works
+        from never calls them.
+        """
+        ...
+
+    async def lead(self, task: str, seconds: float) -> bool:
+        """True if this process may run the periodic ``task`` now and holds it for ``seconds``.
+
+        Replicas sharing the journal run ``task`` one at a time; the holder renews by asking again, and
+        another process takes over once a crashed holder's ``seconds`` have passed.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from bot.journal.claiming import ClaimChooser
 from bot.journal.model import (
     REDELIVERY_WINDOW_SECONDS,
     RETRYABLE,
@@ -150,34 +151,14 @@ class SQLiteJournal:
             " AND (key IS NULL OR key NOT IN (SELECT value FROM json_each(?))) ORDER BY seq",
             (json.dumps(sorted(self._claims.busy_keys())),),
         )
-        blocked: set[str] = set()
-        taken_per_key: dict[str, int] = {}
-        keyless = 0
-        closed = 0  # keys taken that can take no more (per_key reached, or blocked)
-        chosen: list[int] = []
+        chooser = ClaimChooser(limit, per_key, keys)
         for seq, delivery_id, key, status, next_attempt_at in candidates:
-            full = keys is not None and len(taken_per_key) + keyless >= keys
-            if len(chosen) == limit or (full and closed == len(taken_per_key)):
+            if not chooser.wants_more():
                 break  # without this, a backlog of other keys would be read to its end for nothing
             ready = (status == "pending" or next_attempt_at <= now) and delivery_id not in self._claims
-            if key is None:
-                if ready and not full:
-                    chosen.append(seq)
-                    keyless += 1
-                continue
-            if key in blocked:
-                continue
-            taken = taken_per_key.get(key)
-            if ready and taken is None and full:
-                continue  # no worker is free for another key: its entries stay for a later claim
-            if ready and (taken or 0) < per_key:
-                taken_per_key[key] = (taken or 0) + 1
-                chosen.append(seq)
-                closed += taken_per_key[key] == per_key
-            else:  # a later entry of this key must not overtake this one
-                blocked.add(key)
-                closed += taken is not None and taken < per_key
+            chooser.offer(seq, key, ready)
         candidates.close()
+        chosen = chooser.chosen
         entries = _select(connection, f"seq IN ({','.join('?' * len(chosen))}) ORDER BY seq", chosen)
         for entry in entries:
             self._claims.take(entry.delivery_id, entry.key)
@@ -298,6 +279,12 @@ class SQLiteJournal:
             )
 
         await self._writer.submit(upsert, writes=True)
+
+    def subscribe(self, arrived: Callable[[str | None], None], settled: Callable[[], None]) -> None:
+        """Only one process works from the file, and the server wakes its own workers."""
+
+    async def lead(self, task: str, seconds: float) -> bool:
+        return True  # one server per file: it always leads
 
     async def close(self) -> None:
         await self._writer.close()
