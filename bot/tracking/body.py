@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.tracking.markdown import HeadingText, read, split_lines
+from bot.tracking.markdown import HeadingText, read, set_boxes, splice, split_lines
 
 BLOCK_BEGIN = "<!-- issue-status-bot:begin -->"
 BLOCK_END = "<!-- issue-status-bot:end -->"
@@ -102,7 +102,7 @@ def replace_block(body: str, block_content: str) -> str:
     found = _find_block(body)
     if parts.block is not None and found is not None:
         in_place = block + split_lines(parts.block)[-1].ending
-        updated = parts.before + in_place + parts.after
+        updated = splice(body, found[0], found[1], in_place)  # read from the two readings where it can
         if found[0] in read(body).fresh_comment_lines:
             reads_back = _reads_as_block(in_place)  # nothing above it matters: read the block alone
         else:
@@ -149,20 +149,15 @@ def set_checklist_item(body: str, wanted: str, checked: bool) -> tuple[str, bool
     changes; an item already in the wanted state (including "[X]" when ticking) is left as it is.
     """
     key = _required_key(wanted)
-    pieces: list[str] = []
-    position = 0
+    marks: dict[int, str] = {}
     found = False
     for item, box_offset in _items(body):
         if match_key(item.text) != key:
             continue
         found = True
         if item.checked != checked:
-            pieces += [body[position:box_offset], "x" if checked else " "]
-            position = box_offset + 1
-    if not pieces:
-        return body, found
-    pieces.append(body[position:])
-    return "".join(pieces), found
+            marks[box_offset] = "x" if checked else " "
+    return (set_boxes(body, marks) if marks else body), found
 
 
 def match_key(text: str) -> str:

@@ -10,9 +10,10 @@ original string byte for byte. It splits lines exactly at ``\\r\\n``, ``\\r`` an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from markdown_it import MarkdownIt
@@ -35,7 +36,8 @@ _DETAILS_OPEN = re.compile(r"<details(?=[\s/>])", re.IGNORECASE)
 _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
 _WHOLE_COMMENT = re.compile(r"[ \t]*<!--(?:(?!-->).)*-->[ \t]*")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-# Bodies read per process: an update reads the same few bodies several times (up to 64 KiB each).
+# Bodies read per process: an update reads the same few bodies several times (up to 64 KiB each), and
+# the bodies it derives from them (the block replaced, a box ticked) are read from the first reading.
 _CACHED_READINGS = 16
 
 
@@ -82,6 +84,10 @@ class Reading:
     headings: tuple[HeadingText, ...]
 
 
+_readings: OrderedDict[str, Reading] = OrderedDict()
+_readings_lock = threading.Lock()  # bodies are read on worker threads too (off the event loop)
+
+
 def split_lines(text: str) -> tuple[Line, ...]:
     lines = []
     start = 0
@@ -93,9 +99,139 @@ def split_lines(text: str) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-@lru_cache(maxsize=_CACHED_READINGS)
 def read(body: str) -> Reading:
     """Where GitHub sees task boxes, headings and the bot's markers in ``body`` (cached per body)."""
+    with _readings_lock:
+        reading = _readings.get(body)
+        if reading is not None:
+            _readings.move_to_end(body)
+            return reading
+    return _remember(body, parse(body))
+
+
+def _remember(body: str, reading: Reading) -> Reading:
+    with _readings_lock:
+        _readings[body] = reading
+        while len(_readings) > _CACHED_READINGS:
+            _readings.popitem(last=False)
+    return reading
+
+
+def splice(body: str, first: int, last: int, middle: str) -> str:
+    """``body`` with its lines ``first`` to ``last`` replaced by ``middle`` (whole lines, endings included).
+
+    When both ends of the region are known to read on their own, the result's reading is put together
+    from the two readings instead of parsed again: line ``first`` is the same text in both and opens a
+    top-level HTML block in ``body`` (nothing above it changes how it and what follows read, and what
+    follows does not change how the lines above it read), and the last lines of the region and of
+    ``middle``, each a one-line comment opening a top-level HTML block of its own, close everything
+    before them, so that the lines after the region read as they did.
+    """
+    old = read(body)
+    start, end = old.lines[first].start, old.lines[last].end
+    spliced = body[:start] + middle + body[end:]
+    new = read(middle)
+    if (
+        not new.lines
+        or old.lines[first].text != new.lines[0].text
+        or first not in old.fresh_comment_lines
+        or last not in old.fresh_comment_lines
+        or len(new.lines) - 1 not in new.fresh_comment_lines
+        or new.lines[-1].ending != old.lines[last].ending
+    ):
+        return spliced
+    with _readings_lock:
+        if spliced in _readings:
+            return spliced
+    shift_lines = first + len(new.lines) - (last + 1)
+    shift_chars = start + len(middle) - end
+
+    def before(index: int) -> bool:
+        return index < first
+
+    def after(index: int) -> bool:
+        return index > last
+
+    lines = (
+        *old.lines[:first],
+        *(replace(line, start=line.start + start) for line in new.lines),
+        *(replace(line, start=line.start + shift_chars) for line in old.lines[last + 1 :]),
+    )
+    comment_lines = (
+        *(i for i in old.comment_lines if before(i)),
+        *(i + first for i in new.comment_lines),
+        *(i + shift_lines for i in old.comment_lines if after(i)),
+    )
+    fresh = frozenset(
+        {i for i in old.fresh_comment_lines if before(i)}
+        | {i + first for i in new.fresh_comment_lines}
+        | {i + shift_lines for i in old.fresh_comment_lines if after(i)}
+    )
+    boxes = (
+        *(box for box in old.task_boxes if before(box.line_index)),
+        *(
+            replace(box, line_index=box.line_index + first, box_offset=box.box_offset + start)
+            for box in new.task_boxes
+        ),
+        *(
+            replace(box, line_index=box.line_index + shift_lines, box_offset=box.box_offset + shift_chars)
+            for box in old.task_boxes
+            if after(box.line_index)
+        ),
+    )
+    headings = (
+        *(heading for heading in old.headings if before(heading.line_index)),
+        *(
+            replace(heading, line_index=heading.line_index + first, text_start=heading.text_start + start)
+            for heading in new.headings
+        ),
+        *(
+            replace(
+                heading,
+                line_index=heading.line_index + shift_lines,
+                text_start=heading.text_start + shift_chars,
+            )
+            for heading in old.headings
+            if after(heading.line_index)
+        ),
+    )
+    _remember(spliced, Reading(lines, comment_lines, fresh, boxes, headings))
+    return spliced
+
+
+def set_boxes(body: str, marks: Mapping[int, str]) -> str:
+    """``body`` with the task boxes at the offsets in ``marks`` set to their " ", "x" or "X".
+
+    The character between the brackets changes nothing of the body's structure ("[x] text" is no more a
+    link reference definition than "[ ] text"), so the result's reading is the body's, boxes updated.
+    """
+    old = read(body)
+    boxes = {box.box_offset: box for box in old.task_boxes}
+    if not marks.keys() <= boxes.keys() or not set(marks.values()) <= {" ", "x", "X"}:
+        raise ValueError("only the character of a task box the body has can be set")
+    pieces: list[str] = []
+    position = 0
+    for offset in sorted(marks):
+        pieces += [body[position:offset], marks[offset]]
+        position = offset + 1
+    pieces.append(body[position:])
+    updated = "".join(pieces)
+    lines = list(old.lines)
+    for offset, mark in marks.items():
+        line = lines[boxes[offset].line_index]
+        column = offset - line.start
+        text = line.text[:column] + mark + line.text[column + 1 :]
+        lines[boxes[offset].line_index] = replace(line, text=text)
+    task_boxes = tuple(
+        replace(box, checked=marks[box.box_offset] != " ") if box.box_offset in marks else box
+        for box in old.task_boxes
+    )
+    _remember(updated, replace(old, lines=tuple(lines), task_boxes=task_boxes))
+    return updated
+
+
+def parse(body: str) -> Reading:
+    """``body`` read from scratch, whatever is cached (``read`` caches this, or derives it)."""
     lines = split_lines(body)
     tokens = _BLOCKS.parse(body)
     comment_lines = tuple(_comment_lines(tokens, lines))

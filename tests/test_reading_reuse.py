@@ -1,0 +1,93 @@
+"""Readings derived from an earlier reading (the block replaced, a box ticked) are what a fresh read gives.
+
+An update reads the issue body once; the bodies it derives from it are read from that reading and the
+new block's alone (bot.tracking.markdown.splice, set_boxes). Generated bodies (the body editor's
+property strategy: fences, raw HTML, quotes, lists, tables, CRLF/CR, markers in odd places) check that
+nothing a fresh parse would see differently is ever derived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_body_properties import BLOCKS, BOUNDED, GATE, bodies
+
+from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, replace_block, set_checklist_item
+from bot.tracking.markdown import parse, read
+
+# Block contents whose last lines would run into what follows the end marker, if they were not checked.
+TRICKY_BLOCKS = [
+    *BLOCKS,
+    "<div>",
+    "<pre>",
+    "> quoted",
+    "para\n===",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
+    "- item\n  continued",
+    "text\n",
+]
+
+
+@st.composite
+def bodies_with_a_block(draw: st.DrawFn) -> str:
+    """Human text, a block (perhaps one whose last lines run on), human text: the case worth checking."""
+    above, below = draw(bodies()), draw(bodies())
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    content = draw(st.sampled_from(TRICKY_BLOCKS)).replace("\n", newline)
+    if above and not above.endswith(("\n", "\r")):
+        above += newline
+    return f"{above}{BLOCK_BEGIN}{newline}{content}{newline}{BLOCK_END}{newline}{below}"
+
+
+def _read_as_fresh(body: str) -> None:
+    assert read(body) == parse(body)
+
+
+@BOUNDED
+@given(
+    st.one_of(bodies(), bodies_with_a_block()), st.sampled_from(TRICKY_BLOCKS), st.sampled_from(TRICKY_BLOCKS)
+)
+def test_a_block_written_in_place_reads_as_a_fresh_read(body: str, first: str, second: str) -> None:
+    with contextlib.suppress(ValueError):  # the content hides its end marker: refused, not written
+        written = replace_block(body, first)
+        _read_as_fresh(written)
+        _read_as_fresh(replace_block(written, second))
+
+
+@BOUNDED
+@given(st.one_of(bodies(), bodies_with_a_block()), st.booleans(), st.sampled_from(TRICKY_BLOCKS))
+def test_a_ticked_box_reads_as_a_fresh_read_of_the_body(body: str, checked: bool, content: str) -> None:
+    """As the tracker does: the block emptied, the gate's line ticked, the block written."""
+    emptied = replace_block(body, "")
+    ticked, _ = set_checklist_item(emptied, GATE, checked)
+    _read_as_fresh(ticked)
+    unticked, _ = set_checklist_item(ticked, GATE, not checked)
+    _read_as_fresh(unticked)
+    with contextlib.suppress(ValueError):  # refused, not written
+        _read_as_fresh(replace_block(ticked, content))
+
+
+def test_a_derived_reading_is_used_when_the_body_is_read_again(canonical_body: str) -> None:
+    """The whole point: writing the block into a body already read does not parse the body again."""
+    emptied = replace_block(canonical_body, "")
+    written = replace_block(emptied, "### 📊 Test status\n\n**Pass rate: 62.9%**\n")
+    assert read(written) is read(written)
+    assert read(written) == parse(written)
+
+
+@pytest.mark.parametrize(
+    ("old_content", "new_content"),
+    [
+        ("<div>", "hello"),  # the old block's raw HTML ran on into the list below it; the new one does not
+        ("hello", "<div>"),  # the other way round
+        ("<div>", "<div>"),
+    ],
+)
+def test_the_text_below_a_block_reads_as_the_new_block_leaves_it(old_content: str, new_content: str) -> None:
+    case = (old_content + new_content).encode().hex()  # a body of its own: no reading cached for it yet
+    body = f"case {case}\n\n{BLOCK_BEGIN}\n{old_content}\n{BLOCK_END}\n- [ ] {GATE}\n"
+    read(body)
+    _read_as_fresh(replace_block(body, new_content))
