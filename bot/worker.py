@@ -30,6 +30,7 @@ from gidgethub.sansio import Event
 
 from bot.github.client import InstallationGone
 from bot.journal import Journal, JournalEntry
+from bot.journal.delivered import DeliveredEvent
 from bot.tracker import TrackerService
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,9 @@ class DeliveryWorkers:
             except orjson.JSONDecodeError:  # journalled only after it parsed: a corrupt row is a bug
                 await self._settle([entry], "payload is not JSON")
                 continue
-            event = Event(data, event=entry.event, delivery_id=entry.delivery_id)
+            event = DeliveredEvent(
+                data, event=entry.event, delivery_id=entry.delivery_id, received_at=entry.received_at
+            )
             commit = _commit_of(entry, data)
             if commit is not None and commit in by_commit:
                 # The newest delivery about the commit stands for all of them; only its payload is kept

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 from gidgethub.routing import Router
-from gidgethub.sansio import Event
 
 from bot.handlers.results import commit_event
+from bot.journal.delivered import DeliveredEvent
 from bot.tracker import TrackerService
 
 router = Router()
@@ -24,16 +25,18 @@ def changed_paths(commits: list[dict[str, Any]]) -> list[str]:
     return paths
 
 
-def _pushed_at(data: dict[str, Any]) -> datetime:
-    stamp = (data.get("head_commit") or {}).get("timestamp")
-    try:
-        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC)
+def arrived_at(event: DeliveredEvent) -> datetime:
+    """When the push reached the bot: a fix's time starts then, not at its commit's author date (a commit
+    made hours before it was pushed is not hours into the work).
+
+    In whole seconds, as GitHub dates a run's completion: a run is compared with it to tell whether it
+    finished after the fix began, and one finishing within the same second must count.
+    """
+    return datetime.fromtimestamp(math.floor(event.received_at), UTC)
 
 
 @router.register("push")
-async def push(event: Event, trackers: TrackerService) -> None:
+async def push(event: DeliveredEvent, trackers: TrackerService) -> None:
     ref = str(event.data.get("ref", ""))
     if not ref.startswith(BRANCH_REF) or event.data.get("deleted"):
         return  # tags and deleted branches carry no work on a fix
@@ -42,4 +45,4 @@ async def push(event: Event, trackers: TrackerService) -> None:
     trackers.branches.record(target.repository, ref.removeprefix(BRANCH_REF), target.sha)
     paths = changed_paths(event.data.get("commits") or [])
     if paths:
-        await trackers.push_received(target, paths, _pushed_at(event.data))
+        await trackers.push_received(target, paths, arrived_at(event))
