@@ -115,7 +115,7 @@ def sandbox_rss() -> list[tuple[int, str]]:
     ]
 
 
-async def main(events: int, override: bool) -> None:
+async def main(events: int, override: bool, lengths: list[int], sizes: list[int]) -> None:
     key = new_app_key()
     fake = FakeGitHub()
     share = FakeShare(fake)  # before start(): the fake's routes bind its handler then
@@ -184,8 +184,8 @@ async def main(events: int, override: bool) -> None:
 
     async with serving(app) as url, aiohttp.ClientSession() as session:
         await one_event(url, seeded(1, 10))  # warm-up: token, configuration
-        for length in HISTORY_LENGTHS:
-            for kib in BODY_KIB:
+        for length in lengths:
+            for kib in sizes:
                 samples = [await one_event(url, seeded(kib, length)) for _ in range(events)]
                 total = statistics.median(s[0] for s in samples) * 1000
                 fake_ms = statistics.median(s[1] for s in samples) * 1000
@@ -198,7 +198,7 @@ async def main(events: int, override: bool) -> None:
     after = codec.decode(split_body(str(fake.issue(REPO, 1)["body"])).block, f"{REPO}#1")
     assert after is not None
     print(
-        f"runs kept after an event on a {HISTORY_LENGTHS[-1]}-run state: {len(after.runs)}"
+        f"runs kept after an event on a {lengths[-1]}-run state: {len(after.runs)}"
         f" (MAX_HISTORY {MAX_HISTORY})"
     )
     for pid, rss in sandbox_rss():
@@ -212,5 +212,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--override", action="store_true", help="render the block from a repository override")
+    parser.add_argument("--runs", type=int, nargs="+", default=HISTORY_LENGTHS, help="runs in the state")
+    parser.add_argument("--kib", type=int, nargs="+", default=BODY_KIB, help="issue body sizes")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.override))
+    asyncio.run(main(args.events, args.override, args.runs, args.kib))

@@ -43,7 +43,9 @@ def bodies_with_a_block(draw: st.DrawFn) -> str:
 
 
 def _read_as_fresh(body: str) -> None:
-    assert read(body) == parse(body)
+    reading, fresh = read(body), parse(body)
+    assert reading == fresh
+    assert [reading.lines[i] for i in range(-len(fresh.lines), len(fresh.lines))] == [*fresh.lines] * 2
 
 
 @BOUNDED

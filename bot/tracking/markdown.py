@@ -9,12 +9,14 @@ original string byte for byte. It splits lines exactly at ``\\r\\n``, ``\\r`` an
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import overload
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -75,13 +77,76 @@ class HeadingText:
 class Reading:
     """What the bot looks for in a body, by line index into ``lines``."""
 
-    lines: tuple[Line, ...]
+    lines: Sequence[Line]  # a tuple, or for a derived reading the readings' lines it is made of
     comment_lines: tuple[int, ...]  # lines that are one HTML comment, hidden by GitHub (see _comment_lines)
     # Comment lines that open a top-level HTML block of their own: nothing above them changes how the
     # lines after them read, so the text from there on can be read on its own.
     fresh_comment_lines: frozenset[int]
     task_boxes: tuple[TaskBox, ...]
     headings: tuple[HeadingText, ...]
+
+
+# (lines read from some body, first index, end index, offset to add to each line's start)
+_Part = tuple[tuple[Line, ...], int, int, int]
+
+
+class SplicedLines(Sequence[Line]):
+    """Lines of a derived reading: ranges of other readings' lines, each shifted, made only when asked for.
+
+    A derived reading reuses thousands of lines of the one it comes from, and its callers look at a few
+    of them (the block's markers); shifting each one up front took longer than reading the body again.
+    """
+
+    def __init__(self, parts: Sequence[_Part]) -> None:
+        self._parts = tuple(part for part in parts if part[2] > part[1])
+        self._starts = [0]
+        for _, low, high, _ in self._parts:
+            self._starts.append(self._starts[-1] + high - low)
+
+    @staticmethod
+    def part_of(lines: Sequence[Line], low: int, high: int, shift: int) -> list[_Part]:
+        """``lines[low:high]`` shifted by ``shift``, as parts over lines that were read (never nested)."""
+        if isinstance(lines, SplicedLines):
+            parts = []
+            for index, (source, first, _, moved) in enumerate(lines._parts):
+                begin = max(low, lines._starts[index])
+                stop = min(high, lines._starts[index + 1])
+                if begin < stop:
+                    offset = first - lines._starts[index]
+                    parts.append((source, begin + offset, stop + offset, moved + shift))
+            return parts
+        return [(tuple(lines), low, high, shift)]  # a tuple is not copied
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    @overload
+    def __getitem__(self, index: int) -> Line: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Line, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Line | tuple[Line, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        part = bisect.bisect_right(self._starts, index) - 1
+        source, low, _, shift = self._parts[part]
+        line = source[low + index - self._starts[part]]
+        return line if shift == 0 else Line(line.start + shift, line.text, line.ending)
+
+    def __iter__(self) -> Iterator[Line]:
+        for source, low, high, shift in self._parts:
+            for line in source[low:high]:
+                yield line if shift == 0 else Line(line.start + shift, line.text, line.ending)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 _readings: OrderedDict[str, Reading] = OrderedDict()
@@ -152,10 +217,12 @@ def splice(body: str, first: int, last: int, middle: str) -> str:
     def after(index: int) -> bool:
         return index > last
 
-    lines = (
-        *old.lines[:first],
-        *(replace(line, start=line.start + start) for line in new.lines),
-        *(replace(line, start=line.start + shift_chars) for line in old.lines[last + 1 :]),
+    lines = SplicedLines(
+        [
+            *SplicedLines.part_of(old.lines, 0, first, 0),
+            *SplicedLines.part_of(new.lines, 0, len(new.lines), start),
+            *SplicedLines.part_of(old.lines, last + 1, len(old.lines), shift_chars),
+        ]
     )
     comment_lines = (
         *(i for i in old.comment_lines if before(i)),
@@ -216,17 +283,21 @@ def set_boxes(body: str, marks: Mapping[int, str]) -> str:
         position = offset + 1
     pieces.append(body[position:])
     updated = "".join(pieces)
-    lines = list(old.lines)
-    for offset, mark in marks.items():
-        line = lines[boxes[offset].line_index]
+    parts: list[_Part] = []
+    done = 0  # lines up to here are in ``parts``
+    for offset in sorted(marks):
+        index = boxes[offset].line_index
+        line = old.lines[index]
         column = offset - line.start
-        text = line.text[:column] + mark + line.text[column + 1 :]
-        lines[boxes[offset].line_index] = replace(line, text=text)
+        ticked = Line(line.start, line.text[:column] + marks[offset] + line.text[column + 1 :], line.ending)
+        parts += [*SplicedLines.part_of(old.lines, done, index, 0), ((ticked,), 0, 1, 0)]
+        done = index + 1
+    lines = SplicedLines([*parts, *SplicedLines.part_of(old.lines, done, len(old.lines), 0)])
     task_boxes = tuple(
         replace(box, checked=marks[box.box_offset] != " ") if box.box_offset in marks else box
         for box in old.task_boxes
     )
-    _remember(updated, replace(old, lines=tuple(lines), task_boxes=task_boxes))
+    _remember(updated, replace(old, lines=lines, task_boxes=task_boxes))
     return updated
 
 
