@@ -63,6 +63,15 @@ class RepositoryConfigs:
         if known is None or known[1] != revisions:  # a Templates remembers which overrides hit a limit
             self._templates[repo.full_name] = (Templates(overrides), revisions)
 
+    def forget(self, repository: str) -> None:
+        """The App lost access to the repository: what it read there is not kept."""
+        name = repository.lower()
+        for cache in (self._configs, self._reported_config_errors):
+            for key in [key for key in list(cache) if key[0].lower() == name]:
+                cache.pop(key, None)
+        for folder_of in [repo for repo in list(self._templates) if repo.lower() == name]:
+            self._templates.pop(folder_of, None)
+
     def templates(self, repo: Repository) -> Templates:
         return self._templates.get(repo.full_name, (BUILT_IN, {}))[0]
 

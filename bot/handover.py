@@ -14,11 +14,12 @@ from typing import Any
 from gidgethub import BadRequest
 
 from bot.commits import CommitEvent, commit_url
-from bot.config import FixesDoneCondition, GateCondition, TrackerConfig
+from bot.config import CONFIG_PATH, FixesDoneCondition, GateCondition, TrackerConfig
 from bot.github.repository import Repository
+from bot.results.commit import CommitResults
 from bot.rules import Event as RulesEvent
 from bot.rules import RulesMemory
-from bot.tracking.render import Templates
+from bot.tracking.render import Templates, render
 from bot.tracking.state import TrackerState
 from bot.tracking.status import StatusReport
 
@@ -113,6 +114,36 @@ async def request_review(repo: Repository, tracker: TrackerConfig, event: Commit
         except BadRequest as exc:
             failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")
     return Handover(mentions if requested else (), tuple(requested), (), tuple(failures))
+
+
+SOURCE_NAMES = {
+    "output": "the check run's output",
+    "logs": "the job's log",
+    "junit": "the workflow run's JUnit artifacts",
+}
+
+
+async def announce_sources(
+    repo: Repository, tracker: TrackerConfig, results: CommitResults, event: CommitEvent
+) -> None:
+    """Say once, on a tracker's first update, which commit, check runs and sources its numbers come from,
+    so that a maintainer sees whether the configuration matched what they meant."""
+    marker = f"<!-- issue-status-bot:sources {tracker.issue} -->"
+    if any(marker in body for body in await repo.comment_bodies(tracker.issue)):
+        return
+    comment = render(
+        "source_comment.md.j2",
+        sha=results.sha,
+        commit_url=commit_url(event),
+        branch=tracker.branch or event.default_branch,
+        jobs=results.jobs,
+        provisional=results.provisional,
+        tracker=tracker,
+        source_names=SOURCE_NAMES,
+        path=CONFIG_PATH,
+        marker=marker,
+    )
+    await repo.post_comment(tracker.issue, comment)
 
 
 def _is_head_of(pr: dict[str, Any], event: CommitEvent, repo: Repository) -> bool:

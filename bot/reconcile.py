@@ -9,6 +9,7 @@ that commit would. Recomputing is idempotent: a tracker already up to date is re
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,8 +17,8 @@ from gidgethub import GitHubException
 
 from bot.app_services import GITHUB_TIMEOUT, app_services
 from bot.commits import CommitEvent
-from bot.github.app_api import AppAPI, InstalledRepository, installation_repositories
-from bot.github.client import GitHubUnavailable
+from bot.github.app_api import AppAPI, InstalledRepository, installation_repositories, installed_repository
+from bot.github.client import GitHubUnavailable, InstallationGone
 from bot.github.repository import Repository
 from bot.journal import open_journal
 from bot.settings import Settings
@@ -83,6 +84,40 @@ async def reconcile(
     summary = ReconcileSummary(seen, recomputed, tuple(failures))
     log.info("%s", summary)
     return summary
+
+
+class RepositoriesFailed(Exception):
+    """Some repositories could not be brought up to date; the others were."""
+
+
+async def reconcile_granted(
+    trackers: TrackerService, installation_id: int, names: Sequence[str] | None
+) -> int:
+    """Bring up to date the trackers of repositories the App was just granted (``names``, or all of the
+    installation's), without waiting for CI; returns how many trackers were recomputed.
+
+    Every repository is tried. If any failed, this raises after the others, so that the delivery is
+    retried: recomputing the repositories that succeeded then writes nothing.
+    """
+    gh = trackers.github.client(installation_id)
+    granted: Sequence[str | InstalledRepository] = (
+        names if names is not None else await installation_repositories(gh)
+    )
+    recomputed = 0
+    failures: list[str] = []
+    for item in granted:
+        name = item if isinstance(item, str) else item.full_name
+        try:
+            installed = await installed_repository(gh, item) if isinstance(item, str) else item
+            recomputed += await reconcile_repository(trackers, installation_id, installed)
+        except InstallationGone:
+            raise  # nothing more can succeed for this installation
+        except Exception as error:  # one repository's trouble must not stop the others
+            log.exception("%s: cannot bring its trackers up to date", name)
+            failures.append(f"{name}: {_reason(error)}")
+    if failures:
+        raise RepositoriesFailed("; ".join(failures))
+    return recomputed
 
 
 async def reconcile_repository(

@@ -21,7 +21,8 @@ from bot.config import GateCondition, TrackerConfig
 from bot.configs import RepositoryConfigs
 from bot.github.client import GitHubApp
 from bot.github.repository import Issue, Repository
-from bot.handover import announce, conditions_held
+from bot.github.revoked import RevokedAccess
+from bot.handover import announce, announce_sources, conditions_held
 from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
@@ -72,6 +73,7 @@ class TrackerService:
         )
         self.configs = RepositoryConfigs()
         self.branches = BranchMembership()
+        self.revoked = RevokedAccess()  # where GitHub's events said the App may no longer act
 
     async def _issue(self, repo: Repository, number: int) -> Issue:
         """The issue, its body read as Markdown off the event loop (the reading is cached for the update).
@@ -292,6 +294,8 @@ class TrackerService:
                 events = await self._not_yet_said(repo, tracker, events)
             # Effects before the state that records them: each announcement carries its key, so a
             # retry after a crash finds it and posts nothing twice.
+            if not before.runs:
+                await announce_sources(repo, tracker, results, event)
             await announce(repo, tracker, events, report, event, self.configs.templates(repo))
             human = apply(human, evaluation.ticks, evaluation.marks)
             after = replace(after, rules=evaluation.memory.as_data())

@@ -49,7 +49,8 @@ async def test_first_run_puts_the_status_block_on_top_and_keeps_every_human_byte
     assert "quality gate >90%: ❌ not met" in status
     assert f"/commit/{sha_of('c1')}" in status
     assert GATE_LINE in body
-    assert bot.comments == []
+    [sources] = bot.comments  # the first update says once where its numbers come from; nothing else
+    assert "Where these numbers come from" in sources and "`tests`" in sources
 
 
 async def test_changes_since_previous_run_and_baseline_are_signed_points(bot: BotHarness) -> None:
@@ -84,7 +85,7 @@ async def test_gate_crossing_up_down_up_hands_over_twice_not_on_every_run(bot: B
     await bot.ci_completed("c2", {"tests": summary(13, 214)})
     assert GATE_LINE_TICKED in bot.body
     await bot.ci_completed("c3", {"tests": summary(12, 215)})
-    assert len(bot.comments) == 1
+    assert len(bot.comments) == 2  # where the numbers come from, then the one hand-over
     await bot.ci_completed("c4", {"tests": summary(40, 187)})
     assert GATE_LINE in bot.body and GATE_LINE_TICKED not in bot.body
     bot.fake.unassign_all(REPO, ISSUE)  # the reviewer had handed the issue back
@@ -128,7 +129,7 @@ async def test_gate_met_requests_review_on_the_open_pull_request_of_the_tracked_
     ]
     assert bot.fake.requested_reviewers(REPO, 3)["users"] == ["octocat"]
     assert bot.fake.requested_reviewers(REPO, 4)["users"] == []
-    assert "Code review requested from @octocat on #3" in bot.comments[0]
+    assert "Code review requested from @octocat on #3" in bot.comments[-1]
     assert writes(bot, "/assignees") == []
 
 
@@ -157,7 +158,7 @@ async def test_the_same_results_delivered_twice_write_once(bot: BotHarness) -> N
     assert await bot.redeliver() == 202
     assert await bot.ci_completed("c1", {}, event="check_suite") == 202  # the suite's own completion
     assert len(bot.fake.calls("PATCH")) == 1
-    assert len(bot.comments) == 1
+    assert len(bot.comments) == 2  # where the numbers come from, and the hand-over
     assert bot.body == body
 
 

@@ -115,6 +115,18 @@ class AppAPI:
         )
 
 
+async def installed_repository(gh: InstallationClient, full_name: str) -> InstalledRepository:
+    """One repository the installation was just granted, read directly: GitHub's listing of an
+    installation's repositories can lag behind the event that granted it."""
+    owner, name = full_name.split("/", 1)
+    repo = await gh.getitem("/repos/{owner}/{repo}", {"owner": owner, "repo": name})
+    return InstalledRepository(
+        full_name=str(repo["full_name"]),
+        html_url=str(repo["html_url"]),
+        default_branch=str(repo.get("default_branch") or "main"),
+    )
+
+
 async def installation_repositories(gh: InstallationClient) -> list[InstalledRepository]:
     """The repositories an installation was granted, as its own token sees them."""
     url, url_vars = "/installation/repositories{?per_page}", {"per_page": PAGE_SIZE}

@@ -107,6 +107,10 @@ class InstallationTokens:
         if cached is not None and cached.value == token:
             del self._cache[installation_id]
 
+    def forget(self, installation_id: int) -> None:
+        """The App was uninstalled: its token is of no use, and must not be kept."""
+        self._cache.pop(installation_id, None)
+
     @property
     def minting(self) -> int:
         """Installations a token is being minted for right now (the size of the lock table)."""

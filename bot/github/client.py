@@ -278,6 +278,12 @@ class GitHubApp:
             maxsize=max_installations
         )
 
+    def forget_installation(self, installation_id: int) -> None:
+        """The App was uninstalled: its token, its throttle and the answers kept for it are of no use."""
+        self.tokens.forget(installation_id)
+        self.answers.forget(installation_id)
+        self._installations.pop(installation_id, None)
+
     def installation(self, installation_id: int) -> Installation:
         shared = self._installations.get(installation_id)
         if shared is None:

@@ -53,6 +53,11 @@ class ConditionalAnswers:
     def for_installation(self, installation_id: int) -> InstallationAnswers:
         return InstallationAnswers(self._kept, installation_id)
 
+    def forget(self, installation_id: int) -> None:
+        """Drop what an uninstalled installation was answered: it may never be served again."""
+        for key in [key for key in list(self._kept) if key[0] == installation_id]:
+            self._kept.pop(key, None)
+
 
 class InstallationAnswers(MutableMapping[str, CachedAnswer]):
     """One client's view, by URL, as gidgethub uses its cache.

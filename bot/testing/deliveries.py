@@ -169,6 +169,42 @@ def issue_comment_created(
     return payload
 
 
+def _short(repository: dict[str, Any]) -> dict[str, Any]:
+    """A repository as installation events list it: id, names and visibility only."""
+    return {k: repository[k] for k in ("id", "node_id", "name", "full_name", "private") if k in repository}
+
+
+def installation(action: str, repositories: list[dict[str, Any]], *, installation_id: int) -> dict[str, Any]:
+    """``installation.created``, ``.new_permissions_accepted`` or ``.deleted`` for these repositories."""
+    payload = example(f"installation.{action}")
+    payload["installation"]["id"] = installation_id
+    payload["repositories"] = [_short(repository) for repository in repositories]
+    return payload
+
+
+def installation_repositories(
+    action: str, repositories: list[dict[str, Any]], *, installation_id: int
+) -> dict[str, Any]:
+    """``installation_repositories.added`` or ``.removed`` of these repositories."""
+    payload = example(f"installation_repositories.{action}")
+    payload["installation"]["id"] = installation_id
+    payload["repositories_added"] = [_short(r) for r in repositories] if action == "added" else []
+    payload["repositories_removed"] = [_short(r) for r in repositories] if action == "removed" else []
+    return payload
+
+
+def pull_request(
+    action: str, repository: dict[str, Any], pull: dict[str, Any], *, installation_id: int | None
+) -> dict[str, Any]:
+    """``pull_request.opened``, ``.reopened`` or ``.ready_for_review`` for a pull request as the fake (or
+    GitHub) reports it."""
+    payload = example(f"pull_request.{action}")
+    payload["number"] = pull["number"]
+    payload["pull_request"] = copy.deepcopy(pull)
+    _place(payload, repository, installation_id)
+    return payload
+
+
 def signed_headers(secret: bytes, event: str, body: bytes, delivery_id: str | None = None) -> dict[str, str]:
     """The headers GitHub sends with a delivery."""
     return {

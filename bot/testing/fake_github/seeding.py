@@ -85,6 +85,17 @@ class Seeding:
         self.world.hook_deliveries.append(delivery)
         return delivery
 
+    def uninstall(self, installation_id: int) -> None:
+        """The App is uninstalled: the installation is gone, and so are the tokens minted for it."""
+        self.world.installations.pop(installation_id, None)
+        for token in self.world.tokens.tokens.values():
+            if token.installation_id == installation_id:
+                token.revoked = True
+
+    def set_installation_repositories(self, installation_id: int, repositories: list[str]) -> None:
+        """Repositories added to or removed from an installation: its tokens see these from now on."""
+        self.world.installations[installation_id] = list(repositories)
+
     # -- repositories and files --------------------------------------------------------------
 
     def add_repository(
@@ -282,6 +293,24 @@ class Seeding:
         }
         repo.pulls[number] = pull
         return pull
+
+    def set_pull_request(
+        self, full_name: str, number: int, *, draft: bool, state: str = "open"
+    ) -> dict[str, Any]:
+        """A pull request marked as draft or ready for review, closed or reopened; returns it as the
+        webhook's ``pull_request`` shows it."""
+        repo = self._repo(full_name)
+        pull = repo.pulls[number]
+        pull.update(draft=draft, state=state, updated_at=self.world.now_iso())
+        repo.issue(number)["state"] = state
+        return copy.deepcopy(pull)
+
+    def review_submitted(self, full_name: str, number: int, login: str) -> None:
+        """``login`` reviewed the pull request: GitHub no longer lists them as requested."""
+        pull = self._repo(full_name).pulls[number]
+        pull["requested_reviewers"] = [
+            user for user in pull["requested_reviewers"] if user["login"].lower() != login.lower()
+        ]
 
     # -- checks ------------------------------------------------------------------------------
 
