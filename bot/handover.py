@@ -75,6 +75,7 @@ async def announce(
                 requested_by=requested_by,
                 early=early,
             )
+            comment += "".join(f"\n{asked_marker(number)}" for number in handover.pull_requests)
         else:
             comment = await templates.render(
                 "event_comment.md.j2", event=item, report=report, commit_url=about, marker=marker
@@ -86,14 +87,14 @@ async def announce(
 
 async def request_review(repo: Repository, tracker: TrackerConfig, event: CommitEvent) -> Handover:
     review = tracker.review
-    mentions = tuple(f"@{user}" for user in review.reviewers) + tuple(
-        f"@{repo.owner}/{team}" for team in review.team_reviewers
-    )
+    mentions = _mentions(repo, tracker)
     if not mentions:
         return Handover((), (), (), ())
-    # Who is already asked is skipped: a hand-over repeated after a crash asks nobody twice.
-    pulls = [pr for pr in await repo.open_pull_requests() if _is_head_of(pr, event, repo)]
-    failures: list[str] = []
+    # A draft waits for ready_for_review (see ``ask_late_pull_request``); with none ready, the reviewers
+    # are assigned to the issue instead.
+    pulls = [
+        pr for pr in await repo.open_pull_requests() if _is_head_of(pr, event, repo) and not pr.get("draft")
+    ]
     if not pulls:
         issue = await repo.issue(tracker.issue)
         missing = tuple(u for u in review.reviewers if u.lower() not in {a.lower() for a in issue.assignees})
@@ -101,19 +102,40 @@ async def request_review(repo: Repository, tracker: TrackerConfig, event: Commit
             await repo.add_assignees(tracker.issue, missing)
         return Handover((), (), mentions, ())
     requested: list[int] = []
+    failures: list[str] = []
     for pr in pulls:
-        author = (pr.get("user") or {}).get("login")
-        asked = {u["login"].lower() for u in pr.get("requested_reviewers") or []}
-        asked_teams = {t["slug"].lower() for t in pr.get("requested_teams") or []}
-        users = tuple(u for u in review.reviewers if u != author and u.lower() not in asked)
-        teams = tuple(t for t in review.team_reviewers if t.lower() not in asked_teams)
-        try:
-            if users or teams:
-                await repo.request_reviewers(pr["number"], users, teams)
+        failure = await _ask(repo, tracker, pr)
+        if failure is None:
             requested.append(pr["number"])
-        except BadRequest as exc:
-            failures.append(f"#{pr['number']}: GitHub refused the review request ({exc})")
+        else:
+            failures.append(failure)
     return Handover(mentions if requested else (), tuple(requested), (), tuple(failures))
+
+
+def _mentions(repo: Repository, tracker: TrackerConfig) -> tuple[str, ...]:
+    review = tracker.review
+    return tuple(f"@{user}" for user in review.reviewers) + tuple(
+        f"@{repo.owner}/{team}" for team in review.team_reviewers
+    )
+
+
+async def _ask(repo: Repository, tracker: TrackerConfig, pr: dict[str, Any]) -> str | None:
+    """Ask the configured reviewers on one pull request; returns why GitHub refused, if it did.
+
+    Who is already asked is skipped: a hand-over repeated after a crash asks nobody twice.
+    """
+    review = tracker.review
+    author = (pr.get("user") or {}).get("login")
+    asked = {u["login"].lower() for u in pr.get("requested_reviewers") or []}
+    asked_teams = {t["slug"].lower() for t in pr.get("requested_teams") or []}
+    users = tuple(u for u in review.reviewers if u != author and u.lower() not in asked)
+    teams = tuple(t for t in review.team_reviewers if t.lower() not in asked_teams)
+    try:
+        if users or teams:
+            await repo.request_reviewers(pr["number"], users, teams)
+    except BadRequest as exc:
+        return f"#{pr['number']}: GitHub refused the review request ({exc})"
+    return None
 
 
 SOURCE_NAMES = {
@@ -146,13 +168,52 @@ async def announce_sources(
     await repo.post_comment(tracker.issue, comment)
 
 
+def asked_marker(pull_request: int) -> str:
+    """Hidden in the App's comment that reports a review request on a pull request: each is asked once,
+    even after its reviewers answered (GitHub then drops them from the requested reviewers)."""
+    return f"<!-- issue-status-bot:review-asked #{pull_request} -->"
+
+
+async def ask_late_pull_request(
+    repo: Repository, tracker: TrackerConfig, pr: dict[str, Any], report: StatusReport, event: CommitEvent
+) -> None:
+    """A pull request of the tracked branch came (opened, reopened, ready for review) after every
+    hand-over condition held: ask the reviewers there too, once per pull request.
+
+    The hand-over may have found no pull request and assigned the reviewers to the issue instead, or
+    asked on another one; a draft is asked when it is marked ready for review.
+    """
+    mentions = _mentions(repo, tracker)
+    marker = asked_marker(int(pr["number"]))
+    if not mentions or any(marker in body for body in await repo.comment_bodies(tracker.issue)):
+        return
+    failure = await _ask(repo, tracker, pr)
+    comment = render(
+        "late_review_comment.md.j2",
+        report=report,
+        commit_url=commit_url(event),
+        pull_request=int(pr["number"]),
+        requested=mentions if failure is None else (),
+        failures=(failure,) if failure is not None else (),
+        marker=marker,
+    )
+    await repo.post_comment(tracker.issue, comment)
+    log.info("%s#%s: review asked on pull request #%s", repo.full_name, tracker.issue, pr["number"])
+
+
+def from_this_repository(pr: dict[str, Any], repo: Repository) -> bool:
+    """Whether the pull request's head is a branch of ``repo`` itself: never a fork's, whose branch may
+    carry the same name (a deleted fork leaves ``head.repo`` null)."""
+    head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
+    return isinstance(head_repo, str) and head_repo.lower() == repo.full_name.lower()
+
+
 def _is_head_of(pr: dict[str, Any], event: CommitEvent, repo: Repository) -> bool:
     """Whether ``pr`` is the pull request of the tracked branch (or of the commit): never a fork's, whose
-    branch may carry the same name and whose head may even be the same commit."""
-    head = pr.get("head") or {}
-    head_repo = str((head.get("repo") or {}).get("full_name", ""))
-    if head_repo.lower() != repo.full_name.lower():
+    head may even be the same commit."""
+    if not from_this_repository(pr, repo):
         return False
+    head = pr.get("head") or {}
     same_branch = event.branch is not None and head.get("ref") == event.branch
     return head.get("sha") == event.sha or same_branch
 

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.branches import BranchMembership
 from bot.commits import CommitEvent, commit_url
@@ -22,7 +23,7 @@ from bot.configs import RepositoryConfigs
 from bot.github.client import GitHubApp
 from bot.github.repository import Issue, Repository
 from bot.github.revoked import RevokedAccess
-from bot.handover import announce, announce_sources, conditions_held
+from bot.handover import announce, announce_sources, ask_late_pull_request, conditions_held
 from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
@@ -229,6 +230,25 @@ class TrackerService:
             if issue.state == "open":
                 state = await self.states.read(issue.body, where)
                 await self._hand_over(repo, tracker, state, where_from, reason, requested_by=by)
+
+    async def pull_request_ready(self, repo: Repository, pr: dict[str, Any], where_from: CommitEvent) -> None:
+        """A pull request of a tracked branch was opened, reopened or marked ready for review: if every
+        hand-over condition already holds, its reviewers are asked there (``ask_late_pull_request``)."""
+        config = await self.configs.load(repo)
+        branch = str((pr.get("head") or {}).get("ref", ""))
+        for tracker in config.trackers_for_branch(branch, where_from.default_branch) if config else ():
+            where = f"{repo.full_name}#{tracker.issue}"
+            async with self._lock(repo.full_name, tracker.issue):
+                issue = await self._issue(repo, tracker.issue)
+                if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
+                    continue
+                state = await self.states.read(issue.body, where)
+                report = latest(state, tracker)
+                if report is None or not conditions_held(tracker, state):
+                    log.info("%s: pull request #%s came before the hand-over", where, pr.get("number"))
+                    continue
+                about = replace(where_from, sha=report.run.sha, branch=branch)
+                await ask_late_pull_request(repo, tracker, pr, report, about)
 
     async def _reevaluate(
         self,

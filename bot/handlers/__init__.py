@@ -7,7 +7,7 @@ from typing import Any
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.handlers import commands, installations, issues, pushes, results
+from bot.handlers import commands, installations, issues, pulls, pushes, results
 from bot.tracker import TrackerService
 
 # Events about the App's access itself: they grant it again, so they are never held back by its loss.
@@ -33,5 +33,6 @@ router = AccessCheckedRouter(
     pushes.router,
     issues.router,
     commands.router,
+    pulls.router,
     installations.router,
 )
