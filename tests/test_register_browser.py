@@ -53,21 +53,29 @@ def click_through(local_page: str) -> str:
 
 async def test_a_person_registers_the_app_in_a_real_browser(github: FakeGitHub, tmp_path: Path) -> None:
     env_file, port = tmp_path / "registered.env", free_port()
+    # Output to a pipe is block-buffered then: the first line must still come while the command waits.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "register", "--github-url", github.web_url, "--webhook-url", HOOK),
         *("--port", str(port), "--env-file", str(env_file), "--app-yaml", str(APP_YAML)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     assert process.stdout is not None
-    async with asyncio.timeout(20):
-        first = (await process.stdout.readline()).decode()
-    local_page = f"http://127.0.0.1:{port}/"
-    assert first.startswith(f"Open {local_page} in your browser"), first
+    try:
+        async with asyncio.timeout(20):
+            first = (await process.stdout.readline()).decode()
+        local_page = f"http://127.0.0.1:{port}/"
+        assert first.startswith(f"Open {local_page} in your browser"), first
 
-    install = await asyncio.to_thread(click_through, local_page)
-    async with asyncio.timeout(20):
-        out, err = await process.communicate()
+        install = await asyncio.to_thread(click_through, local_page)
+        async with asyncio.timeout(20):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
     assert process.returncode == 0, err.decode()
     html_url = f"{github.web_url}/apps/issue-status-bot"

@@ -144,7 +144,8 @@ async def register(options: RegisterOptions) -> int:
         where = f"the organisation {options.org} on " if options.org else ""
         print(
             f"Open {local}/ in your browser to register the GitHub App on {where}{options.site.web}"
-            " (Ctrl-C to cancel)."
+            " (Ctrl-C to cancel).",
+            flush=True,  # the person (or a script) waits for this line while the command runs on
         )
         try:
             new_app = await outcome

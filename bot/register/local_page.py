@@ -85,6 +85,9 @@ def local_app(
         except FlowFailed as error:
             on_failure(str(error))
             return _page("Registration failed", f"<p>{escape(str(error))}.</p>", 400)
+        except Exception as error:  # a bug must end the run too, not leave it waiting for nothing
+            on_failure(f"the registration failed unexpectedly ({error.__class__.__name__})")
+            raise
         return _page("GitHub App registered", done)
 
     application = web.Application()
