@@ -148,3 +148,17 @@ async def test_a_removed_repository_parks_its_work_and_the_others_go_on(bot: Bot
     again = await check_run_delivery(bot, bot.repository, "added back")
     entry = await bot.app[JOURNAL].get(again)
     assert entry is not None and entry.status == "done"
+
+
+async def test_installed_again_every_repository_of_it_is_worked_on_again(bot: BotHarness) -> None:
+    removed = installation_repositories("removed", [bot.repository], installation_id=INSTALLATION_ID)
+    assert await bot.send("installation_repositories", removed) == 202
+    ci_reported(bot, REPO, failed=84, passed=143)
+
+    # An installation on "all repositories" need not list them in the event.
+    assert await bot.send("installation", installation("created", [], installation_id=INSTALLATION_ID)) == 202
+
+    assert "**Pass rate: 63.0%**" in bot.body
+    again = await check_run_delivery(bot, bot.repository, "installed again")
+    entry = await bot.app[JOURNAL].get(again)
+    assert entry is not None and entry.status == "done"

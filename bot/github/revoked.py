@@ -39,11 +39,12 @@ class RevokedAccess:
         key = (installation_id, repository.lower())
         self._repositories[key] = f"{repository} was removed from the installation"
 
-    def installed(self, installation_id: int, repositories: list[str]) -> None:
-        """Installed (again), or ``repositories`` added (again): work for them may go ahead."""
+    def installed(self, installation_id: int, repositories: list[str] | None = None) -> None:
+        """Installed again (every repository of it), or ``repositories`` added again: work may go ahead."""
         self._installations.pop(installation_id, None)
-        for repository in repositories:
-            self._repositories.pop((installation_id, repository.lower()), None)
+        for key in list(self._repositories):
+            if key[0] == installation_id and (repositories is None or key[1] in map(str.lower, repositories)):
+                self._repositories.pop(key, None)
 
     def check(self, installation_id: int, repository: str | None) -> None:
         """Raise ``AccessRevoked`` when work for the installation (and repository) cannot succeed."""

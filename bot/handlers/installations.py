@@ -34,7 +34,7 @@ async def installed(event: Event, trackers: TrackerService) -> None:
     """Installed, or new permissions accepted (results the App could not read before may be readable now):
     every repository of the installation."""
     installation_id = _installation_id(event)
-    trackers.revoked.installed(installation_id, _names(event.data.get("repositories")))
+    trackers.revoked.installed(installation_id)
     await reconcile_granted(trackers, installation_id, None)
 
 
