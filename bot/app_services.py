@@ -14,6 +14,7 @@ from bot.github.app_api import AppAPI
 from bot.github.auth import InstallationTokens
 from bot.github.blobs import BlobReader
 from bot.github.client import GitHubApp
+from bot.metrics import Metrics
 from bot.results.commit import result_collector
 from bot.settings import Settings
 from bot.tracker import TrackerService
@@ -32,9 +33,14 @@ class AppServices:
 
 
 async def app_services(
-    session: aiohttp.ClientSession, settings: Settings, store: TrackerStateStore
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    store: TrackerStateStore,
+    *,
+    metrics: Metrics | None = None,
 ) -> AppServices:
-    """``store`` (the journal) keeps the state key and the last state written for each tracker."""
+    """``store`` (the journal) keeps the state key and the last state written for each tracker; the
+    server's ``metrics`` count the GitHub calls."""
     tokens = InstallationTokens(
         session,
         api_url=settings.api_url,
@@ -54,6 +60,7 @@ async def app_services(
         api_url=settings.api_url,
         write_interval=settings.github_write_interval,
         identity=app_api,
+        metrics=metrics,
     )
     key = await deployment_state_key(store, settings.state_key)
     codec = StateCodec(key, legacy_secrets=settings.webhook_secrets)

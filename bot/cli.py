@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -17,18 +16,12 @@ from aiohttp import web
 from bot.check_config import add_check_config_command, run_check_config
 from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
 from bot.env_file import EnvFileError, with_env_file
+from bot.intake import READ_BODY_SECONDS
+from bot.logs import configure_logging
 from bot.register.command import add_register_command, run_register
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, log_format
 
 EXIT_BAD_SETTINGS = 2
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def serve(env_file: Path) -> int:
@@ -39,7 +32,17 @@ def serve(env_file: Path) -> int:
     except (SettingsError, EnvFileError) as error:
         print(f"issue-status-bot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+    # On SIGTERM, requests being read get as long as a body may take (10 s), then work in flight gets
+    # SHUTDOWN_GRACE_SECONDS (20 s): 30 s in all, within the stop timeout the README asks for (40 s).
+    # The server logs its own start-up line (version, address, journal, trackers) once it is ready.
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=READ_BODY_SECONDS,
+    )
     return 0
 
 
@@ -83,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     add_register_command(commands)
     args = parser.parse_args(argv)
-    _configure_logging(args.log_level)
+    try:
+        configure_logging(args.log_level, log_format(os.environ))
+    except SettingsError as error:
+        print(f"issue-status-bot: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     if args.command == "serve":
         return serve(args.env_file)
     if args.command == "reconcile":

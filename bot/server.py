@@ -1,4 +1,4 @@
-"""The webhook server: ``POST /webhook`` and ``GET /healthz``.
+"""The webhook server: ``POST /webhook``; ``GET /healthz``, ``/readyz`` and ``/metrics`` for operators.
 
 GitHub gives a receiver 10 seconds and never redelivers on its own. A delivery is verified, written to
 the durable journal, and answered 202: acknowledged means persisted. The workers then make its effects;
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -17,13 +18,15 @@ from aiohttp import hdrs, web
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
+from bot import __version__
 from bot.app_services import GITHUB_TIMEOUT, app_services
 from bot.catch_up import CatchUp
 from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
 from bot.intake import UnverifiedBodies, check_head
-from bot.journal import Journal, open_journal
+from bot.journal import Journal, journal_location, open_journal
+from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
 from bot.settings import Settings
 from bot.tracker import TrackerService
 from bot.webhook import DeliveryRejected, parse_delivery
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20
 # The answer to nearly every delivery, serialised once rather than per request.
 _ACCEPTED = b'{"msg": "accepted"}'
+# /readyz: a journal that takes longer than this to answer one read is as good as unreachable.
+READY_TIMEOUT_SECONDS = 2.0
 
 SETTINGS = web.AppKey("settings", Settings)
 ROUTER = web.AppKey("router", Router)
@@ -45,6 +50,7 @@ GITHUB = web.AppKey("github", GitHubApp)
 APP_API = web.AppKey("app_api", AppAPI)
 CATCH_UP = web.AppKey("catch_up", CatchUp)
 UNVERIFIED = web.AppKey("unverified", UnverifiedBodies)
+METRICS = web.AppKey("metrics", Metrics)
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -53,23 +59,31 @@ async def webhook(request: web.Request) -> web.Response:
         body = await app[UNVERIFIED].read_signed(request, app[SETTINGS].webhook_secrets)
         delivery = parse_delivery(request.headers, body)
     except DeliveryRejected as rejected:
-        return _refuse(rejected)
+        return _refuse(rejected, app[METRICS])
 
     if delivery.event == "ping":
         log.info("ping from GitHub: %s", delivery.payload.get("zen", ""))
+        app[METRICS].delivery("ping", "ignored")
         return web.json_response({"msg": "pong"})
     event = Event(delivery.payload, event=delivery.event, delivery_id=delivery.id)
     if delivery.installation_id is None or not app[ROUTER].fetch(event):
         log.debug("%s: nothing to do", delivery.describe())
+        app[METRICS].delivery(delivery.event, "ignored")
         return web.json_response({"msg": "ignored"}, status=200)
 
     key = journal_key(delivery.payload)
     recorded = await app[JOURNAL].record(delivery.id, delivery.event, delivery.action, body, key)
     if not recorded:
         # GitHub's and operators' redeliveries keep the X-GitHub-Delivery id: already taken care of.
-        log.info("%s: already received; not processed again", delivery.describe())
+        log.info(
+            "%s: already received; not processed again",
+            delivery.describe(),
+            extra={"delivery": delivery.id, "repository": key},
+        )
+        app[METRICS].delivery(delivery.event, "duplicate")
         return web.json_response({"msg": "duplicate"}, status=202)
     app[WORKERS].wake(key)
+    app[METRICS].delivery(delivery.event, "acked")
     return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
 
@@ -78,16 +92,19 @@ async def _continue_if_readable(request: web.Request) -> web.Response | None:
     try:
         check_head(request)
     except DeliveryRejected as rejected:
-        return _refuse(rejected)
+        return _refuse(rejected, request.app[METRICS])
     if request.version == aiohttp.HttpVersion11:  # HTTP/1.0 has no interim answers: nothing to send
         if request.headers[hdrs.EXPECT].lower() != "100-continue":
-            return _refuse(DeliveryRejected(417, "only Expect: 100-continue is understood"))
+            return _refuse(
+                DeliveryRejected(417, "only Expect: 100-continue is understood"), request.app[METRICS]
+            )
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     return None
 
 
-def _refuse(rejected: DeliveryRejected) -> web.Response:
+def _refuse(rejected: DeliveryRejected, metrics: Metrics) -> web.Response:
     log.warning("refused a delivery: %s (%d)", rejected.reason, rejected.status)
+    metrics.refused.labels(refusal_reason(rejected.status)).inc()
     answer = web.json_response({"error": rejected.reason}, status=rejected.status)
     if rejected.retry_after is not None:
         answer.headers["Retry-After"] = str(rejected.retry_after)
@@ -111,13 +128,46 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """503 while the journal's store cannot answer a read: a load balancer sends deliveries elsewhere.
+
+    One read by primary key, so that probing often costs the store next to nothing.
+    """
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await request.app[JOURNAL].get("readiness probe")
+    except Exception as error:
+        log.warning("not ready: the journal did not answer: %s: %s", type(error).__name__, error)
+        return web.json_response({"status": "unavailable", "journal": type(error).__name__}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format; the journal's backlog is read now, the rest is counted as it happens."""
+    app = request.app
+    journal = app[JOURNAL]
+    try:
+        counts = await journal.counts()
+        oldest = await journal.oldest_unfinished()
+    except Exception as error:
+        log.warning("metrics without the journal's backlog: %s: %s", type(error).__name__, error)
+        app[METRICS].journal_reachable.set(0)
+    else:
+        age = None if oldest is None else max(0.0, time.time() - oldest)
+        app[METRICS].journal(counts, age)
+    return web.Response(body=app[METRICS].exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+
 def create_app(settings: Settings, *, router: Router = default_router) -> web.Application:
     app = web.Application()
     app[SETTINGS] = settings
     app[UNVERIFIED] = UnverifiedBodies()
     app[ROUTER] = router
+    app[METRICS] = Metrics()
     app.router.add_post("/webhook", webhook, expect_handler=_continue_if_readable)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.cleanup_ctx.append(_services)
     return app
 
@@ -130,11 +180,17 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     )
     app[JOURNAL] = journal
     async with aiohttp.ClientSession(timeout=GITHUB_TIMEOUT) as session:
-        services = await app_services(session, settings, journal)
+        services = await app_services(session, settings, journal, metrics=app[METRICS])
         app[GITHUB] = services.github
         app[APP_API] = services.app_api
         app[TRACKERS] = trackers = services.trackers
-        workers = DeliveryWorkers(journal, app[ROUTER], trackers, coalesce_seconds=settings.coalesce_seconds)
+        workers = DeliveryWorkers(
+            journal,
+            app[ROUTER],
+            trackers,
+            coalesce_seconds=settings.coalesce_seconds,
+            metrics=app[METRICS],
+        )
         app[WORKERS] = workers
         workers.start()
         catch_up = CatchUp(services.app_api, trackers, journal, interval=settings.reconcile_seconds)
@@ -143,6 +199,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         # What start-up built (modules, templates, schemas) lives as long as the process: frozen, the
         # collector stops rescanning it, which halved intake p99 (bench/intake.py).
         gc.freeze()
+        log.info(
+            "issue-status-bot %s starting on %s:%d, journal: %s, %d trackers known",
+            __version__,
+            settings.host,
+            settings.port,
+            journal_location(settings.database_url, settings.state_dir),
+            await journal.tracker_count(),
+        )
         try:
             yield
         finally:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from bot.logs import LOG_FORMATS, LogFormat
+
 DEFAULT_API_URL = "https://api.github.com"
 
 
@@ -169,6 +171,15 @@ def _state_key(env: Mapping[str, str]) -> bytes | None:
             " (for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return key.encode()
+
+
+def log_format(env: Mapping[str, str]) -> LogFormat:
+    """``LOG_FORMAT``: read apart from the other settings, since every command logs, not only ``serve``."""
+    raw = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    for known in LOG_FORMATS:
+        if raw == known:
+            return known
+    raise SettingsError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
 
 
 def database_url(env: Mapping[str, str]) -> str | None:

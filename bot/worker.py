@@ -31,6 +31,8 @@ from gidgethub.sansio import Event
 from bot.github.client import InstallationGone
 from bot.journal import Journal, JournalEntry
 from bot.journal.delivered import DeliveredEvent
+from bot.logs import bind, issue_in
+from bot.metrics import Metrics
 from bot.tracker import TrackerService
 
 log = logging.getLogger(__name__)
@@ -104,8 +106,10 @@ class DeliveryWorkers:
         concurrency: int = DEFAULT_CONCURRENCY,
         coalesce_seconds: float = DEFAULT_COALESCE_SECONDS,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.journal = journal
+        self._metrics = metrics or Metrics()
         self._router = router
         self._trackers = trackers
         self._concurrency = concurrency
@@ -259,6 +263,7 @@ class DeliveryWorkers:
             await self._quiet(key)  # the rest of a commit's burst may still be on its way
         for dispatch in dispatches:
             entry = dispatch.entries[-1]
+            bind(entry.delivery_id, key, issue_in(dispatch.event.data))  # named by every line logged now
             if dispatch.commit is not None and self._covered(key, dispatch.commit, dispatch.entries):
                 log.info("%s: already covered by a recomputation of its commit", entry.describe())
                 await self._settle(dispatch.entries, None)
@@ -288,9 +293,12 @@ class DeliveryWorkers:
             if error is None:
                 await self.journal.complete(entry.delivery_id)
                 self.processed += 1
+                self._metrics.latency.observe(max(0.0, self._clock() - entry.received_at))
+                self._metrics.processed.labels("done").inc()
             else:
                 parked = await self.journal.fail(entry.delivery_id, error[:1000], self._clock(), park=park)
                 self.failed += 1
+                self._metrics.processed.labels(parked.status).inc()
                 if parked.status == "dead":
                     log.error(
                         "%s parked as dead after %d attempts: %s", entry.describe(), parked.attempts, error

@@ -10,13 +10,16 @@ bad moments and respect its limits:
 - calls of one installation go through its shared throttle (few in flight, writes spaced);
 - the token is attached on each attempt and only for the configured API origin, and redirects are not
   followed, so blob storage (logs, artifacts) a redirect points to never receives it;
-- every exchange is counted by operation and outcome in ``GitHubApp.calls``.
+- every exchange is counted by operation and outcome in ``GitHubApp.calls`` (and ``GitHubApp.metrics``,
+  with retries, the rate limit each installation has left, and the writes GitHub accepted);
+- each retry and failure is logged naming the repository (and issue) the call was about.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,7 +39,8 @@ from bot.github.throttle import (
     InstallationThrottle,
     PausedBeyondDeadline,
 )
-from bot.metrics import CallCounts
+from bot.logs import ExpectedFailure
+from bot.metrics import CallCounts, Metrics
 
 if TYPE_CHECKING:
     from bot.github.auth import InstallationTokens
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "issue-status-bot"
 MINT_OPERATION = "POST /app/installations/{installation_id}/access_tokens"
+_ABOUT = re.compile(r"/repos/(?P<repository>[^/]+/[^/?]+)(?:/(?:issues|pulls)/(?P<issue>\d+))?")
 
 
 def origin(url: str) -> tuple[str, str]:
@@ -58,7 +63,18 @@ def operation_name(method: str, url: str, base_url: str) -> str:
     return f"{method.upper()} {path.split('{?', 1)[0].split('?', 1)[0]}"
 
 
-class GitHubUnavailable(Exception):
+def about(url: str) -> dict[str, str | int]:
+    """The repository (and issue) a call is about, for its log lines: ``{"repository": "o/r", "issue": 2}``"""
+    found = _ABOUT.search(urlsplit(url).path)
+    if found is None:
+        return {}
+    named: dict[str, str | int] = {"repository": found["repository"]}
+    if found["issue"] is not None:
+        named["issue"] = int(found["issue"])
+    return named
+
+
+class GitHubUnavailable(ExpectedFailure):
     """GitHub did not give a final answer within the call's budget; ``reason`` says what went wrong."""
 
     def __init__(self, operation: str, reason: str, *, attempts: int) -> None:
@@ -110,6 +126,7 @@ class InstallationClient(GitHubAPI):
         answers: ConditionalAnswers,
         base_url: str,
         calls: CallCounts,
+        metrics: Metrics,
         policy: RetryPolicy,
         clock: Clock,
         identity: AppIdentity | None = None,
@@ -122,6 +139,8 @@ class InstallationClient(GitHubAPI):
         self._tokens = tokens
         self._throttle = installation.throttle
         self._calls = calls
+        self._metrics = metrics
+        self._rate_limit_remaining = metrics.rate_limit_remaining.labels(str(installation.id))
         self._clock = clock
         self._api_origin = origin(base_url)
         self._last_token: str | None = None
@@ -150,7 +169,7 @@ class InstallationClient(GitHubAPI):
             # A safety net: waits for a turn or a rate-limit pause also count against the budget.
             cause = last[-1].reason if last else "waiting for its turn"
             reason = f"no final answer within the {self.policy.budget:g} s budget (last: {cause})"
-            self._give_up(operation, reason)
+            self._give_up(operation, url, reason)
             raise GitHubUnavailable(operation, reason, attempts=len(last)) from None
 
     async def _attempts(
@@ -181,7 +200,7 @@ class InstallationClient(GitHubAPI):
                     f"the installation is rate limited for another {paused.seconds:.0f} s, "
                     f"beyond the {self.policy.budget:g} s budget"
                 )
-                self._give_up(operation, reason)
+                self._give_up(operation, url, reason)
                 raise GitHubUnavailable(operation, reason, attempts=attempt - 1) from None
             except (aiohttp.ClientError, TimeoutError) as error:
                 failure = failure_of_transport(error, attempt_timeout=self.policy.attempt_timeout)
@@ -195,7 +214,7 @@ class InstallationClient(GitHubAPI):
                 api = origin(url) == self._api_origin
                 if status == 401 and api and not reminted and self._last_token is not None:
                     # The token expired or was revoked: mint another and try once more.
-                    log.info("GitHub answered 401 to %s; minting a new token", operation)
+                    log.info("GitHub answered 401 to %s; minting a new token", operation, extra=about(url))
                     self._tokens.invalidate(self.installation_id, self._last_token)
                     reminted = True
                     continue
@@ -209,9 +228,10 @@ class InstallationClient(GitHubAPI):
             elapsed = self._clock.monotonic() - started
             step = next_step(self.policy, method=method, failure=failure, attempt=attempt, elapsed=elapsed)
             if isinstance(step, GiveUp):
-                self._give_up(operation, step.reason)
+                self._give_up(operation, url, step.reason)
                 raise GitHubUnavailable(operation, step.reason, attempts=attempt)
-            log.info("retrying %s in %.2f s: %s", operation, step.delay, failure.reason)
+            self._metrics.github_retries.labels(operation, str(failure.outcome)).inc()
+            log.info("retrying %s in %.2f s: %s", operation, step.delay, failure.reason, extra=about(url))
             await self._clock.sleep(step.delay)
 
     async def _exchange(
@@ -222,7 +242,8 @@ class InstallationClient(GitHubAPI):
         explicit choice."""
         sent = dict(headers)
         sent.pop("authorization", None)
-        if origin(url) == self._api_origin:
+        api = origin(url) == self._api_origin
+        if api:
             self._last_token = await self._tokens.token_for(self.installation_id)
             sent["authorization"] = f"token {self._last_token}"
         async with self._session.request(
@@ -230,10 +251,15 @@ class InstallationClient(GitHubAPI):
         ) as response:
             answer = response.status, response.headers, await response.read()
         self._calls.record(operation, answer[0])
+        remaining = answer[1].get("x-ratelimit-remaining")
+        if api and remaining is not None and remaining.isdigit():
+            self._rate_limit_remaining.set(int(remaining))
         return answer
 
-    def _give_up(self, operation: str, reason: str) -> None:
-        log.warning("gave up on %s for installation %s: %s", operation, self.installation_id, reason)
+    def _give_up(self, operation: str, url: str, reason: str) -> None:
+        log.warning(
+            "gave up on %s for installation %s: %s", operation, self.installation_id, reason, extra=about(url)
+        )
 
     def _operation_of(self, method: str, url: str) -> str:
         if origin(url) != self._api_origin:
@@ -263,6 +289,7 @@ class GitHubApp:
         max_installations: int = 1024,
         answer_cache_bytes: int = ANSWER_CACHE_BYTES,
         identity: AppIdentity | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.session = session
         self.identity = identity
@@ -272,7 +299,8 @@ class GitHubApp:
         self.max_in_flight = max_in_flight
         self.write_interval = write_interval
         self.clock = clock or Clock()
-        self.calls = CallCounts()
+        self.metrics = metrics or Metrics()
+        self.calls = CallCounts(self.metrics)
         self.answers = ConditionalAnswers(answer_cache_bytes)
         self._installations: cachetools.LRUCache[int, Installation] = cachetools.LRUCache(
             maxsize=max_installations
@@ -302,6 +330,7 @@ class GitHubApp:
             answers=self.answers,
             base_url=self.api_url,
             calls=self.calls,
+            metrics=self.metrics,
             policy=self.policy,
             clock=self.clock,
             identity=self.identity,

@@ -97,6 +97,17 @@ class Journal(Protocol):
         """Entries per status, plus ``in_progress`` (claimed by this process), for /healthz."""
         ...
 
+    async def oldest_unfinished(self) -> float | None:
+        """When the oldest entry not done yet (pending, or failed) was received; None when there is none.
+
+        How far behind the workers are, for /metrics: cheap, from the index of unfinished entries.
+        """
+        ...
+
+    async def tracker_count(self) -> int:
+        """How many trackers have a state saved: the trackers the deployment knows, for its start-up line."""
+        ...
+
     async def prune(self, now: float, keep_seconds: float = REDELIVERY_WINDOW_SECONDS) -> int:
         """Forget done entries received more than ``keep_seconds`` ago; never pending, failed or dead."""
         ...

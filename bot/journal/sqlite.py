@@ -237,6 +237,22 @@ class SQLiteJournal:
 
         return await self._read(count)
 
+    async def oldest_unfinished(self) -> float | None:
+        def oldest(connection: sqlite3.Connection) -> float | None:
+            row = connection.execute(
+                "SELECT received_at FROM deliveries WHERE status IN ('pending', 'failed')"
+                " ORDER BY seq LIMIT 1"
+            ).fetchone()
+            return None if row is None else float(row[0])
+
+        return await self._read(oldest)
+
+    async def tracker_count(self) -> int:
+        def count(connection: sqlite3.Connection) -> int:
+            return int(connection.execute("SELECT count(*) FROM tracker_states").fetchone()[0])
+
+        return await self._read(count)
+
     async def prune(self, now: float, keep_seconds: float = REDELIVERY_WINDOW_SECONDS) -> int:
         def forget(connection: sqlite3.Connection) -> int:
             cursor = connection.execute(
