@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,7 @@ class Settings:
             api_url=_api_url(env),
             host=env.get("HOST", "0.0.0.0").strip() or "0.0.0.0",
             port=_port(env),
-            state_dir=Path(env.get("BOT_STATE_DIR", "./var")),
+            state_dir=_state_dir(env),
             github_write_interval=_seconds(env, "GITHUB_WRITE_INTERVAL", default=1.0),
             coalesce_seconds=_seconds(env, "BOT_COALESCE_SECONDS", default=1.0),
             reconcile_seconds=_seconds(env, "BOT_RECONCILE_SECONDS", default=3600.0),
@@ -180,6 +181,36 @@ def log_format(env: Mapping[str, str]) -> LogFormat:
         if raw == known:
             return known
     raise SettingsError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+
+
+def _state_dir(env: Mapping[str, str]) -> Path:
+    """A directory the bot can write, or one it can create: found now, not as a traceback at start-up."""
+    path = Path(env.get("BOT_STATE_DIR", "").strip() or "./var")
+    fix = (
+        f"make it a directory writable by uid {os.geteuid()} (in a container: a named volume, or chown the"
+        " bind-mounted directory) or point BOT_STATE_DIR elsewhere"
+    )
+    where = path.absolute()
+    try:
+        found = where.stat()
+    except FileNotFoundError:
+        found = None
+    except OSError as error:  # a parent directory the bot may not enter
+        raise SettingsError(f"BOT_STATE_DIR ({where}) cannot be read ({error.strerror}): {fix}") from None
+    if found is not None:
+        if not stat.S_ISDIR(found.st_mode):
+            raise SettingsError(f"BOT_STATE_DIR ({where}) is not a directory: {fix}")
+        if not os.access(where, os.W_OK | os.X_OK):
+            raise SettingsError(f"BOT_STATE_DIR ({where}) is not writable: {fix}")
+    elif not where.parent.is_dir():
+        raise SettingsError(
+            f"BOT_STATE_DIR ({where}) cannot be created, {where.parent} does not exist: {fix}"
+        )
+    elif not os.access(where.parent, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"BOT_STATE_DIR ({where}) cannot be created, {where.parent} is not writable: {fix}"
+        )
+    return path
 
 
 def database_url(env: Mapping[str, str]) -> str | None:

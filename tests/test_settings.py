@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -136,3 +141,73 @@ def test_secrets_never_appear_in_errors_or_repr(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
     assert "secretstuff" not in str(caught.value)
+
+
+# --- BOT_STATE_DIR and LOG_FORMAT --------------------------------------------------------------------------
+
+
+def a_file(tmp: Path) -> Path:
+    (tmp / "a-file").write_text("")
+    return tmp / "a-file"
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [(lambda tmp: tmp / "missing" / "state", "does not exist"), (a_file, "is not a directory")],
+    ids=["missing parent", "a file"],
+)
+def test_an_unusable_state_dir_is_named_with_the_fix(
+    env: dict[str, str], tmp_path: Path, make: Callable[[Path], Path], says: str
+) -> None:
+    env["BOT_STATE_DIR"] = str(make(tmp_path))
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    assert message.startswith(f"BOT_STATE_DIR ({tmp_path}")
+    assert says in message and "point BOT_STATE_DIR elsewhere" in message
+
+
+def test_a_state_dir_that_does_not_exist_yet_is_fine_when_it_can_be_created(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env["BOT_STATE_DIR"] = str(tmp_path / "state")
+    assert Settings.from_env(env).state_dir == tmp_path / "state"
+
+
+def test_serve_with_a_state_dir_owned_by_another_user_exits_2_with_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The container case: a bind mount owned by root while the image runs as uid 10001."""
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    command = [sys.executable, "-m", "bot", "serve"]
+    if os.geteuid() == 0:
+        # Root may write anywhere: owned by someone else, and without that privilege, it may not.
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+        os.chown(mount, 65534, 65534)
+        command = ["setpriv", "--bounding-set", "-dac_override", *command]
+    else:
+        mount.chmod(0o555)
+    result = subprocess.run(
+        command,
+        env={**os.environ, **env, "BOT_STATE_DIR": str(mount), "PORT": "9"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"issue-status-bot: BOT_STATE_DIR ({mount}) is not writable: ")
+    assert "chown" in lines[0]
+
+
+def test_an_unknown_log_format_exits_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err == "issue-status-bot: LOG_FORMAT must be one of text, json\n"
