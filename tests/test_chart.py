@@ -15,104 +15,127 @@ STORY = [
 ]
 
 
+# Mermaid's init directive: the reference lines first (grey baseline, orange gate), the blue pass rate last.
+INIT = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "PALETTE"}}}}%%'
+WITH_BASELINE = INIT.replace("PALETTE", "#7d8590, #e8590c, #2f81f7")
+GATE_ONLY = INIT.replace("PALETTE", "#e8590c, #2f81f7")
+
+
 @pytest.mark.parametrize(
-    ("points", "gate", "title", "expected"),
+    ("points", "gate", "baseline", "title", "expected"),
     [
         pytest.param(
             STORY,
             0.9,
+            0.62,
             "Pass rate",
-            """```mermaid
+            f"""```mermaid
+{WITH_BASELINE}
 xychart-beta
-  title "Pass rate"
-  x-axis ["3f1c2a9", "8b0d7e4", "c4e9a1b", "d2f6b3c", "e7a5c9d"]
+  title "Pass rate (blue), gate (orange), baseline (grey)"
+  x-axis "Commit" ["3f1c2a9", "8b0d7e4", "c4e9a1b", "d2f6b3c", "e7a5c9d"]
   y-axis "Pass rate (%)" 60 --> 100
-  line [63.0, 77.5, 88.5, 89.4, 94.3]
+  line [62.0, 62.0, 62.0, 62.0, 62.0]
   line [90.0, 90.0, 90.0, 90.0, 90.0]
+  line [63.0, 77.5, 88.5, 89.4, 94.3]
 ```""",
             id="example-story",
         ),
         pytest.param(
             [TrendPoint('a"b\n```x', 0.5), TrendPoint("ffffffff", None), TrendPoint("0123456789", 0.981)],
             0.95,
+            None,
             'Pass "rate"\n```%%{init}%% ü',
-            """```mermaid
+            f"""```mermaid
+{GATE_ONLY}
 xychart-beta
-  title "Pass rate init ü"
-  x-axis ["a_b____", "0123456"]
+  title "Pass rate init ü (blue), gate (orange)"
+  x-axis "Commit" ["a_b____", "0123456"]
   y-axis "Pass rate (%)" 50 --> 100
-  line [50.0, 98.1]
   line [95.0, 95.0]
+  line [50.0, 98.1]
 ```""",
             id="hostile-label-and-title-neutralised-and-empty-run-skipped",
         ),
         pytest.param(
             [TrendPoint("line.bar-x_1", 0.5), TrendPoint("title", 0.6)],
             0.9,
+            None,
             "Pass rate",
-            """```mermaid
+            f"""```mermaid
+{GATE_ONLY}
 xychart-beta
-  title "Pass rate"
-  x-axis ["line.ba", "title"]
+  title "Pass rate (blue), gate (orange)"
+  x-axis "Commit" ["line.ba", "title"]
   y-axis "Pass rate (%)" 50 --> 90
-  line [50.0, 60.0]
   line [90.0, 90.0]
+  line [50.0, 60.0]
 ```""",
             id="mermaid-keywords-as-labels-stay-quoted",
         ),
         pytest.param(
             [TrendPoint("abc", 1.0)],
             1.0,
+            1.0,
             "Pass rate",
-            """```mermaid
+            f"""```mermaid
+{WITH_BASELINE}
 xychart-beta
-  title "Pass rate"
-  x-axis ["abc"]
+  title "Pass rate (blue), gate (orange), baseline (grey)"
+  x-axis "Commit" ["abc"]
   y-axis "Pass rate (%)" 90 --> 100
+  line [100.0]
   line [100.0]
   line [100.0]
 ```""",
             id="everything-at-100-gets-a-ten-point-range",
         ),
         pytest.param(
-            [TrendPoint("abc1234", 0.0), TrendPoint("abc1234ff", 0.04)],
+            [TrendPoint("abc1234", 0.0), TrendPoint("abc1234ff", 0.04), TrendPoint("abc1234", 0.04)],
             0.05,
+            None,
             "",
-            """```mermaid
+            f"""```mermaid
+{GATE_ONLY}
 xychart-beta
-  x-axis ["1", "2"]
+  x-axis "Commit" ["abc1234", "abc1234f", "abc1234-2"]
   y-axis "Pass rate (%)" 0 --> 10
-  line [0.0, 4.0]
-  line [5.0, 5.0]
+  line [5.0, 5.0, 5.0]
+  line [0.0, 4.0, 4.0]
 ```""",
-            id="coinciding-short-shas-become-ordinals-and-an-empty-title-is-left-out",
+            id="coinciding-short-shas-are-lengthened-as-git-does-and-an-empty-title-is-left-out",
         ),
         pytest.param(
             [TrendPoint(f"{i:x}" * 7, i / 20) for i in range(14)],
             0.9,
+            0.1,
             "Pass rate",
-            """```mermaid
+            f"""```mermaid
+{WITH_BASELINE}
 xychart-beta
-  title "Pass rate"
-  x-axis ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14"]
-  y-axis "Pass rate (%)" 0 --> 90
-  line [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0]
-  line [90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0]
+  title "Pass rate (blue), gate (orange), baseline (grey)"
+  x-axis "Commit (last 10 of 14 runs)" ["4444444", "5555555", "6666666", "7777777", "8888888", "9999999", \
+"aaaaaaa", "bbbbbbb", "ccccccc", "ddddddd"]
+  y-axis "Pass rate (%)" 10 --> 90
+  line [10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0]
+  line [90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0]
+  line [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0]
 ```""",
-            id="more-runs-than-legible-shas-are-numbered",
+            id="only-the-latest-runs-are-drawn-each-named-by-its-commit",
         ),
     ],
 )
-def test_mermaid_trend_draws_the_rate_and_the_gate(
-    points: list[TrendPoint], gate: float, title: str, expected: str
+def test_mermaid_trend_draws_the_rate_over_the_gate_and_the_baseline(
+    points: list[TrendPoint], gate: float, baseline: float | None, title: str, expected: str
 ) -> None:
-    assert mermaid_trend(points, gate, title=title) == expected
+    assert mermaid_trend(points, gate, baseline=baseline, title=title) == expected
 
 
-def test_ordinals_count_runs_without_a_rate_so_they_match_the_history() -> None:
-    points = [TrendPoint(str(i), None if i % 2 else 0.5) for i in range(26)]
+def test_the_window_counts_runs_without_a_rate_so_it_matches_the_history() -> None:
+    points = [TrendPoint(f"{i:07d}", None if i % 2 else 0.5) for i in range(26)]
     chart = mermaid_trend(points, 0.9)
-    assert '  x-axis ["1", "3", "5", "7", "9", "11", "13", "15", "17", "19", "21", "23", "25"]' in chart
+    labels = '["0000016", "0000018", "0000020", "0000022", "0000024"]'
+    assert f'  x-axis "Commit (last 10 of 26 runs)" {labels}' in chart
 
 
 @pytest.mark.parametrize("points", [[], [TrendPoint("abc", None)]], ids=["no-runs", "no-rates"])
@@ -189,8 +212,10 @@ def test_a_trend_point_refuses_what_is_not_a_pass_rate(rate: float) -> None:
 
 
 @pytest.mark.parametrize("gate", [1.5, math.nan])
-def test_a_gate_that_is_not_a_fraction_is_refused(gate: float) -> None:
+def test_a_gate_or_baseline_that_is_not_a_fraction_is_refused(gate: float) -> None:
     with pytest.raises(ValueError, match="a gate is a fraction"):
         mermaid_trend(STORY, gate)
+    with pytest.raises(ValueError, match="a baseline is a fraction"):
+        mermaid_trend(STORY, 0.9, baseline=gate)
     with pytest.raises(ValueError, match="a gate is a fraction"):
         text_trend(STORY, gate)

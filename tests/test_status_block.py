@@ -30,13 +30,14 @@ def body_with_history(bot: BotHarness, human: str, state: TrackerState) -> str:
     return replace_block(human, f"(an older rendering)\n{marker}")
 
 
-async def test_the_trend_chart_draws_the_rate_and_the_gate(bot: BotHarness) -> None:
+async def test_the_trend_chart_draws_the_rate_over_the_gate_and_the_baseline(bot: BotHarness) -> None:
     await bot.ci_completed("c1", {"tests": summary(84, 143)})
     assert "```mermaid" not in bot.body  # one point is no trend
     await bot.ci_completed("c2", {"tests": summary(13, 214)})
     block = block_of(bot.body)
-    assert "```mermaid\nxychart-beta" in block
-    assert "  line [63.0, 94.3]\n  line [90.0, 90.0]" in block
+    assert '```mermaid\n%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": ' in block
+    # The baseline is the first recorded run's rate: the grey line, then the gate, then the rate on top.
+    assert "  line [63.0, 63.0]\n  line [90.0, 90.0]\n  line [63.0, 94.3]" in block
     assert "63.0% → 94.3% (gate >90%)" in block
 
 

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Beyond this many points, 7-character shas overlap on the x-axis of GitHub's 700-pixel-wide chart.
-MAX_SHA_LABELS = 12
+# The latest runs the chart draws: more 7-character shas overlap on the x-axis of Mermaid's 700-pixel-wide
+# chart (measured: 10 leave 9 px between labels, 12 overlap), and a run's label must name its commit.
+MAX_CHARTED_RUNS = 10
 SHORT_SHA = 7
+# Line colours that read on GitHub's light (#ffffff) and dark (#0d1117) pages and on what Mermaid paints
+# behind the plot in its default (white) and dark (#333333) themes: at least 3:1 against each, WCAG's
+# contrast for graphics (tests/test_chart_browser.py renders the chart with Mermaid and measures).
+# Blue and orange stay apart for the common colour-vision deficiencies; the grey reference is the quietest.
+RATE_COLOUR = "#2f81f7"
+GATE_COLOUR = "#e8590c"
+BASELINE_COLOUR = "#7d8590"
 _UNSAFE_LABEL = re.compile(r"[^0-9A-Za-z._-]")
 # A title is quoted in the chart; quotes, backticks, newlines and "%%" (Mermaid's directives) are kept out.
 _UNSAFE_TITLE = re.compile(r"[^\w .,:()/+-]")
@@ -34,32 +43,44 @@ class TrendPoint:
             raise ValueError(f"a pass rate is a fraction in [0, 1], not {self.rate!r}")
 
 
-def mermaid_trend(points: Sequence[TrendPoint], gate: float, *, title: str = "Pass rate") -> str:
-    """A fenced ``xychart-beta`` block: the pass rate (%) per run and the gate as a flat second line.
+def mermaid_trend(
+    points: Sequence[TrendPoint], gate: float, *, baseline: float | None = None, title: str = "Pass rate"
+) -> str:
+    """A fenced ``xychart-beta`` block: the pass rate (%) of the latest runs, the gate and the baseline as
+    flat lines under it, in colours set by Mermaid's init directive (its default palette draws the first
+    line in #ECECFF, 1.17:1 on white).
 
-    The x-axis names the runs by short sha, or by their ordinal in ``points`` when there are too many
-    for shas to be legible or two labels would coincide (Mermaid merges equal categories). Empty when no
-    point has a rate, so a template can leave the chart out.
+    The x-axis names each run by its commit's shortest distinct sha prefix (at least 7 characters; Mermaid
+    merges equal categories); beyond ``MAX_CHARTED_RUNS`` runs the axis says how many of them it shows.
+    The title says which colour is which, as xychart draws no legend. Empty when no charted run has a
+    rate, so a template can leave the chart out.
     """
-    ordinals = [n for n, point in enumerate(points, start=1) if point.rate is not None]
-    rates = [_one_decimal(point.rate) for point in points if point.rate is not None]
-    if not rates:
+    shown = [point for point in points[-MAX_CHARTED_RUNS:] if point.rate is not None]
+    if not shown:
         return ""
-    labels = [_safe_label(point.label)[:SHORT_SHA] for point in points if point.rate is not None]
-    if len(labels) > MAX_SHA_LABELS or len(set(labels)) < len(labels):
-        labels = [str(n) for n in ordinals]
-    gate_percent = _gate_percent(gate)
-    low, high = _y_range([*rates, gate_percent])
+    rates = [_one_decimal(point.rate) for point in shown if point.rate is not None]
+    labels = _distinct_labels([_safe_label(point.label) for point in shown])
+    references = [("gate", "orange", GATE_COLOUR, _percent(gate, "gate"))]
+    if baseline is not None:
+        references.append(("baseline", "grey", BASELINE_COLOUR, _percent(baseline, "baseline")))
+    low, high = _y_range([*rates, *(value for *_, value in references)])
+    drawn = references[::-1]  # the reference lines first, so that the pass rate is drawn over them
+    palette = ", ".join([*(colour for _, _, colour, _ in drawn), RATE_COLOUR])
     safe_title = _safe_title(title)
+    key = ", ".join([f"{safe_title} (blue)", *(f"{name} ({word})" for name, word, _, _ in references)])
+    axis = "Commit"
+    if len(points) > MAX_CHARTED_RUNS:
+        axis += f" (last {MAX_CHARTED_RUNS} of {len(points)} runs)"
     categories = ", ".join(f'"{label}"' for label in labels)
     lines = [
         "```mermaid",
+        f'%%{{init: {{"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%',
         "xychart-beta",
-        *([f'  title "{safe_title}"'] if safe_title else []),
-        f"  x-axis [{categories}]",
+        *([f'  title "{key}"'] if safe_title else []),
+        f'  x-axis "{axis}" [{categories}]',
         f'  y-axis "Pass rate (%)" {low} --> {high}',
+        *(f"  line [{', '.join(f'{value:.1f}' for _ in rates)}]" for *_, value in drawn),
         f"  line [{', '.join(f'{rate:.1f}' for rate in rates)}]",
-        f"  line [{', '.join(f'{gate_percent:.1f}' for _ in rates)}]",
         "```",
     ]
     return "\n".join(lines)
@@ -100,10 +121,14 @@ def _one_decimal(fraction: float) -> float:
 
 
 def _gate_percent(gate: float) -> float:
-    """The gate in percent; anything but a fraction would put ``nan`` or worse into the chart."""
-    if not (math.isfinite(gate) and 0 <= gate <= 1):
-        raise ValueError(f"a gate is a fraction in [0, 1], not {gate!r}")
-    return _one_decimal(gate)
+    return _percent(gate, "gate")
+
+
+def _percent(fraction: float, what: str) -> float:
+    """A gate or baseline in percent; anything but a fraction would put ``nan`` or worse into the chart."""
+    if not (math.isfinite(fraction) and 0 <= fraction <= 1):
+        raise ValueError(f"a {what} is a fraction in [0, 1], not {fraction!r}")
+    return _one_decimal(fraction)
 
 
 def _y_range(percents: Sequence[float]) -> tuple[int, int]:
@@ -123,6 +148,23 @@ def _sparkline(percents: Sequence[float], bounds: tuple[int, int]) -> str:
 
 def _safe_label(label: str) -> str:
     return _UNSAFE_LABEL.sub("_", label) or "_"
+
+
+def _distinct_labels(labels: Sequence[str]) -> list[str]:
+    """Each label cut to the shortest length (at least ``SHORT_SHA``) that tells different labels apart, as
+    git abbreviates; a label repeated in full (one commit recorded twice) is told apart by a count."""
+    different = set(labels)
+    length = next(
+        n
+        for n in range(SHORT_SHA, max(SHORT_SHA, *map(len, labels)) + 1)
+        if len({label[:n] for label in different}) == len(different)
+    )
+    seen: Counter[str] = Counter()
+    distinct = []
+    for label in labels:
+        seen[label] += 1
+        distinct.append(label[:length] + (f"-{seen[label]}" if seen[label] > 1 else ""))
+    return distinct
 
 
 def _safe_title(title: str) -> str:

@@ -179,7 +179,7 @@ async def render_status_block(
     chart = trend = ""
     if report is not None:
         points = [TrendPoint(run.sha, report.rate_of(run)) for run in report.history]
-        chart = mermaid_trend(points, report.gate.threshold)
+        chart = mermaid_trend(points, report.gate.threshold, baseline=report.baseline_rate)
         trend = text_trend(points, report.gate.threshold, gate_label=str(report.gate))
     return await templates.render(
         "status_block.md.j2",
