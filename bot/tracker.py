@@ -39,6 +39,7 @@ from bot.tracking.body import (
     replace_block,
     set_checklist_item,
     split_body,
+    written_length,
 )
 from bot.tracking.keeper import StateKeeper
 from bot.tracking.markdown import read as read_markdown
@@ -350,9 +351,9 @@ class TrackerService:
         where = f"{repo.full_name}#{tracker.issue}"
         checklist_line_found = find_checklist_item(read, tracker.checklist_line) is not None
 
-        async def compose(state: TrackerState, shown: int) -> str:
+        async def render(state: TrackerState, shown: int) -> str:
             kept = state.thinned(shown)
-            block = await render_status_block(
+            return await render_status_block(
                 replace(report, history=kept.runs) if report is not None else None,
                 templates=self.configs.templates(repo),
                 state_marker=self.states.marker(kept, where),
@@ -363,7 +364,9 @@ class TrackerService:
                 unavailable=unavailable,
                 evaluated_sha=event.sha,
             )
-            return replace_block(human, block)
+
+        async def compose(state: TrackerState, shown: int) -> str:
+            return replace_block(human, await render(state, shown))
 
         async def fitted(state: TrackerState) -> tuple[str, int]:
             """The body, and how many runs of ``state`` it shows."""
@@ -371,6 +374,17 @@ class TrackerService:
             body = await compose(state, total)
             if len(body) <= MAX_BODY_CHARS:
                 return body, total
+            # Searched by the length the body will have, then written once; should the block not stay in
+            # place (it moves to the top), the search is made again on whole bodies.
+            block, shown = await fit_block(
+                lambda shown: render(state, shown),
+                MAX_BODY_CHARS,
+                total,
+                measure=lambda block: written_length(human, block),
+            )
+            body = replace_block(human, block)
+            if len(body) == written_length(human, block):
+                return body, shown
             return await fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total)
 
         # Recomputing the same results must not write: compare before recording what this write saw.

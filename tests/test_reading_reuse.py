@@ -15,7 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_body_properties import BLOCKS, BOUNDED, GATE, bodies
 
-from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, replace_block, set_checklist_item
+from bot.tracking.body import (
+    BLOCK_BEGIN,
+    BLOCK_END,
+    replace_block,
+    set_checklist_item,
+    split_body,
+    written_length,
+)
 from bot.tracking.markdown import parse, read
 
 # Block contents whose last lines would run into what follows the end marker, if they were not checked.
@@ -93,3 +100,16 @@ def test_the_text_below_a_block_reads_as_the_new_block_leaves_it(old_content: st
     body = f"case {case}\n\n{BLOCK_BEGIN}\n{old_content}\n{BLOCK_END}\n- [ ] {GATE}\n"
     read(body)
     _read_as_fresh(replace_block(body, new_content))
+
+
+@BOUNDED
+@given(st.one_of(bodies(), bodies_with_a_block()), st.sampled_from(TRICKY_BLOCKS))
+def test_the_length_of_a_body_is_known_before_it_is_written(body: str, content: str) -> None:
+    """What the search for the history that fits GitHub's limit measures, unless the block moves on top."""
+    try:
+        written = replace_block(body, content)
+    except ValueError:
+        return  # refused, not written
+    parts, now = split_body(body), split_body(written)
+    moved = parts.block is not None and (now.before, now.after) != (parts.before, parts.after)
+    assert written_length(body, content) == len(written) or moved

@@ -120,6 +120,20 @@ def replace_block(body: str, block_content: str) -> str:
     return block + newline + body if body else block
 
 
+def written_length(body: str, block_content: str) -> int:
+    """The length of ``replace_block(body, block_content)`` when the block is written where it is (or, in a
+    body without one, on top), known without writing or reading it: the search for the history that fits
+    GitHub's limit renders several blocks and writes one."""
+    inner = _block_lines(block_content)
+    newline = _newline_style(body)
+    block = len(BLOCK_BEGIN) + len(BLOCK_END) + sum(map(len, inner)) + len(newline) * (len(inner) + 1)
+    found = _find_block(body)
+    if found is not None:
+        lines = read(body).lines
+        return len(body) - (lines[found[1]].end - lines[found[0]].start) + block + len(lines[found[1]].ending)
+    return block + 2 * len(newline) + len(body) if body else block + len(newline)
+
+
 def _reads_as_block(text: str) -> bool:
     """Whether ``text``, read on its own, is exactly one block of the bot's."""
     return split_body(text).block == text

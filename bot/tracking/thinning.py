@@ -63,8 +63,10 @@ def thin_history(runs: Sequence[T], keep: int, *, position: Callable[[T], float]
     return [run for run, kept in zip(runs, alive, strict=True) if kept]
 
 
-async def fit_block(render: Callable[[int], Awaitable[str]], budget: int, total: int) -> tuple[str, int]:
-    """The rendering with the most history, out of ``total`` runs, that fits ``budget`` characters.
+async def fit_block(
+    render: Callable[[int], Awaitable[str]], budget: int, total: int, *, measure: Callable[[str], int] = len
+) -> tuple[str, int]:
+    """The rendering with the most history, out of ``total`` runs, whose ``measure`` fits ``budget``.
 
     ``render(n)`` renders the block showing ``n`` runs and must not get shorter as ``n`` grows, so a binary
     search finds the largest fitting ``n`` in about log2(total) renderings, none of them twice (a
@@ -79,7 +81,7 @@ async def fit_block(render: Callable[[int], Awaitable[str]], budget: int, total:
     while low <= high:
         shown = (low + high) // 2
         text = await render(shown)
-        if len(text) <= budget:
+        if measure(text) <= budget:
             fitting, low = (text, shown), shown + 1
         else:
             high = shown - 1
