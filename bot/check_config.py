@@ -3,7 +3,8 @@ does it bind to in this issue?
 
 Run it before committing ``.github/issue-status.yml``: it prints the problems with their locations, or
 with ``--issue-body`` (the tracking issue's markdown) which checklist line each rule writes or reads and
-which heading each fix marks, naming every rule and fix that binds to nothing.
+which heading each fix marks, naming every rule and fix that binds to nothing and the closest heading or
+line it may have meant.
 Exit codes: 0 valid (and, with an issue body, everything binds), 1 invalid or something binds to
 nothing, 2 bad usage (a file that cannot be read, an issue the file does not track).
 """
@@ -26,6 +27,7 @@ from bot.config import (
     parse_config,
 )
 from bot.rules import Bindings, bind
+from bot.rules.closest import closest_heading, closest_item, heading_name
 from bot.tracking.body import ChecklistItem
 
 EXIT_VALID = 0
@@ -74,7 +76,7 @@ def run_check_config(args: argparse.Namespace, out: TextIO | None = None, err: T
     for tracker in trackers:
         bindings = bind(body, tracker) if body is not None else None
         print("", file=out)
-        print("\n".join(describe(tracker, bindings)), file=out)
+        print("\n".join(describe(tracker, bindings, body)), file=out)
         unbound += [f"issue #{tracker.issue}: {what}" for what in (bindings.unbound() if bindings else ())]
     if body is None:
         return EXIT_VALID
@@ -98,8 +100,10 @@ def _selected(config: RepoConfig, issue: int | None, *, needs_one: bool) -> tupl
     return config.trackers
 
 
-def describe(tracker: TrackerConfig, bindings: Bindings | None) -> list[str]:
-    """The tracker's rules, fixes and review conditions, with what each binds to when a body is given."""
+def describe(tracker: TrackerConfig, bindings: Bindings | None, body: str | None = None) -> list[str]:
+    """The tracker's rules, fixes and review conditions, with what each binds to when a body is given,
+    and for what binds to nothing the closest heading or line of ``body`` not bound to anything else."""
+    hint = _Hints(body, bindings) if body is not None and bindings is not None else None
     branch = tracker.branch or "the default branch"
     baseline = "first recorded run" if tracker.baseline is None else f"{tracker.baseline:.0%}"
     lines = [f"issue #{tracker.issue}: branch {branch}, gate {tracker.gate}, baseline {baseline}"]
@@ -107,6 +111,8 @@ def describe(tracker: TrackerConfig, bindings: Bindings | None) -> list[str]:
     for number, rule in enumerate(tracker.checklist_rules):
         item = bindings.rules[number].item if bindings else None
         lines.append(f"    {rule.line!r} ({_rule_kind(rule)}){_target(bindings, item)}")
+        if hint is not None and item is None:
+            lines.append(hint.line(rule.line))
     if tracker.fixes:
         lines.append("  fixes:")
     for number, fix in enumerate(tracker.fixes):
@@ -117,6 +123,8 @@ def describe(tracker: TrackerConfig, bindings: Bindings | None) -> list[str]:
         heading = binding.heading
         if heading is None:
             lines.append(f"      heading -> {NOTHING}")
+            if hint is not None:
+                lines.append(hint.heading(fix.name))
         else:
             phase = (
                 f"{heading.phase}" if heading.phase else "no mark: its state shows in the status block only"
@@ -124,12 +132,44 @@ def describe(tracker: TrackerConfig, bindings: Bindings | None) -> list[str]:
             lines.append(f"      heading -> line {heading.line_index + 1}: {heading.text} ({phase})")
         if fix.line is not None:
             lines.append(f"      line {fix.line!r}{_target(bindings, binding.item)}")
+            if hint is not None and binding.item is None:
+                lines.append(hint.line(fix.line))
     lines.append("  review when:")
     for number, condition in enumerate(tracker.review.when):
         item = bindings.review[number].item if bindings else None
         shown = _target(bindings, item) if isinstance(condition, TickedCondition) else ""
         lines.append(f"    {condition}{shown}")
+        if hint is not None and isinstance(condition, TickedCondition) and item is None:
+            lines.append(hint.line(condition.line))
     return lines
+
+
+class _Hints:
+    """What each unbound name or line most likely meant in the body: a heading or checklist line that no
+    other rule or fix binds to."""
+
+    def __init__(self, body: str, bindings: Bindings) -> None:
+        self.body = body
+        self.headings = {f.heading.line_index for f in bindings.fixes if f.heading is not None}
+        items = [r.item for r in bindings.rules] + [f.item for f in bindings.fixes]
+        items += [r.item for r in bindings.review]
+        self.items = {item.line_index for item in items if item is not None}
+
+    def heading(self, name: str) -> str:
+        heading = closest_heading(self.body, name, self.headings)
+        if heading is None:
+            return f"      no heading is close: write one named {name!r}, e.g. '### {name} ⏳'"
+        rename = heading_name(heading)
+        return (
+            f"      closest heading: line {heading.line_index + 1}: {heading.text} "
+            f"(name the fix {rename!r}, or the heading {name!r}, to bind them)"
+        )
+
+    def line(self, line: str) -> str:
+        item = closest_item(self.body, line, self.items)
+        if item is None:
+            return f"      no checklist line is close: add '- [ ] {line}'"
+        return f"      closest line: {_line(item)}"
 
 
 def _target(bindings: Bindings | None, item: ChecklistItem | None) -> str:
@@ -137,7 +177,11 @@ def _target(bindings: Bindings | None, item: ChecklistItem | None) -> str:
         return ""
     if item is None:
         return f" -> {NOTHING}"
-    return f" -> line {item.line_index + 1}: [{'x' if item.checked else ' '}] {item.text}"
+    return f" -> {_line(item)}"
+
+
+def _line(item: ChecklistItem) -> str:
+    return f"line {item.line_index + 1}: [{'x' if item.checked else ' '}] {item.text}"
 
 
 def _rule_kind(rule: RuleConfig) -> str:

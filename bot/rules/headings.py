@@ -22,7 +22,7 @@ PHASE_OF_MARK: dict[str, Phase] = {mark: phase for phase, mark in MARKS.items()}
 _NUMBERING = re.compile(r"(?:\d{1,9}[.)]|[A-Za-z][.)])\s+")
 _VARIATION_SELECTOR = "\ufe0f"
 # What may follow a fix's name in its heading (an estimate, a status): hyphen, en and em dash, and so on.
-_SEPARATORS = (" - ", " \u2013 ", " \u2014 ", ": ", " (", " | ", " [")
+SEPARATORS = (" - ", " \u2013 ", " \u2014 ", ": ", " (", " | ", " [")
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,17 @@ def _mark_of(text: str) -> tuple[str | None, int | None]:
 
 def title_key(text: str) -> str:
     """A heading's text reduced for matching: no mark, no leading numbering, markdown ignored."""
+    return checklist_key(written_title(text))
+
+
+def written_title(text: str) -> str:
+    """A heading's text as written, less its mark and leading numbering."""
     mark, offset = _mark_of(text)
     if mark is not None and offset is not None:
         text = text[:offset] + text[offset + 1 :].removeprefix(_VARIATION_SELECTOR)
     text = text.strip()
     numbering = _NUMBERING.match(text)
-    if numbering is not None:
-        text = text[numbering.end() :]
-    return checklist_key(text)
+    return text if numbering is None else text[numbering.end() :]
 
 
 def find_heading(body: str, name: str) -> Heading | None:
@@ -88,7 +91,7 @@ def find_heading(body: str, name: str) -> Heading | None:
 
 
 def _suffixed(key: str, wanted: str) -> bool:
-    return key.startswith(wanted) and key[len(wanted) :].startswith(_SEPARATORS)
+    return key.startswith(wanted) and key[len(wanted) :].startswith(SEPARATORS)
 
 
 def set_mark(body: str, heading: Heading, phase: Phase) -> str:
