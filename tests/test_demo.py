@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.demo import replay, succeeded
 from bot.testing.examples import EXAMPLES
 from bot.tracking.body import human_text
+from scripts.update_readme_example import README, demo_example, readme_example, timeless
 
 
 async def test_the_canonical_story_ends_ticked_reviewed_and_escalated_once(tmp_path: Path) -> None:
@@ -49,3 +50,10 @@ async def test_the_canonical_story_ends_ticked_reviewed_and_escalated_once(tmp_p
         expected = expected.replace(f"- [ ] {line}", f"- [x] {line}")
     assert human_text(body) == "\n" + expected
     assert "- [ ] Test pass rate improvement tracking" in body  # bound to no rule: left as written
+
+
+async def test_the_readmes_example_block_is_the_demos_final_block() -> None:
+    """The README shows what the demo's story leaves in the issue, not a hand-made likeness of it."""
+    shown = readme_example(README.read_text(encoding="utf-8"))
+    regenerate = "run .venv/bin/python scripts/update_readme_example.py"
+    assert timeless(shown) == timeless(await demo_example()), f"the README's example is stale: {regenerate}"
