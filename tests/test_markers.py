@@ -27,7 +27,9 @@ async def test_a_forged_event_marker_does_not_cancel_the_hand_over(bot: BotHarne
     bot.fake.add_comment(REPO, ISSUE, f"Nice work!\n\n<!-- issue-status-bot:event {key} -->", user=author)
     await bot.ci_completed("c1", {"tests": summary(13, 214)})
     handover = [
-        c["body"] for c in bot.fake.comments(REPO, ISSUE) if c["user"]["login"] == "issue-status-bot[bot]"
+        c["body"]
+        for c in bot.fake.comments(REPO, ISSUE)
+        if c["user"]["login"] == "issue-status-bot[bot]" and "issue-status-bot:sources" not in c["body"]
     ]
     assert len(handover) == 1 and "Quality gate met" in handover[0] and "@octocat" in handover[0]
     assert [a["login"] for a in bot.fake.issue(REPO, ISSUE)["assignees"]] == ["octocat"]
