@@ -193,6 +193,7 @@ async def ask_late_pull_request(
         report=report,
         commit_url=commit_url(event),
         pull_request=int(pr["number"]),
+        branch=str(pr["head"]["ref"]),
         requested=mentions if failure is None else (),
         failures=(failure,) if failure is not None else (),
         marker=marker,
