@@ -11,6 +11,11 @@ received, and the bot's own ``GitHubApp.calls``. The last commit crosses the gat
 hand-over (one comment, the review request) adds.
 
 ``--ci third-party``: the check runs come from a CI App other than GitHub Actions (no workflow runs).
+
+Then the realistic mixes (GitHub Actions only): K jobs of one workflow run finish at random moments
+over 0-2 s (seeded), each uploading a JUnit artifact, and their suite and their workflow run complete
+just after the last job: K ``check_run``, one ``check_suite`` and one ``workflow_run`` delivery, all about
+one commit. Counted: requests, issue-body writes and recomputations (listings of the commit's check runs).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import io
+import random
+import re
 import tempfile
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,13 +39,20 @@ from harness import APP_ID, SECRET, machine, start_fake
 from bot.metrics import CallCounts
 from bot.server import GITHUB, WORKERS, create_app
 from bot.settings import Settings
-from bot.testing.deliveries import check_run_completed, deliver
+from bot.testing.deliveries import (
+    check_run_completed,
+    check_suite_completed,
+    deliver,
+    workflow_run_completed,
+)
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
 from bot.testing.loopback import new_app_key, serving
 
 REPO = "platform-wrapper/backend"
 INSTALLATION_ID = 77
+MIX_REPO = "platform-wrapper/mixed"
+MIX_INSTALLATION_ID = 78
 ISSUE = 2
 CONFIG = """\
 trackers:
@@ -47,6 +63,9 @@ trackers:
 """
 # GitHub sends a commit's completions as its jobs finish; a matrix's jobs finish within moments.
 SPACING_SECONDS = 0.02
+# The realistic mixes: jobs finish over this many seconds; the suite and the workflow run right after.
+MIX_SPREAD_SECONDS = 2.0
+MIX_CONFIG = CONFIG + "    results: {sources: [junit, logs]}\n"
 
 
 def summary(failed: int, passed: int) -> str:
@@ -98,6 +117,101 @@ async def commit(
     return received, snapshot(app[GITHUB].calls) - before
 
 
+def junit_zip(passed: int, failed: int) -> bytes:
+    cases = "".join(
+        f'<testcase classname="tests.test_mod" name="test_{i}">'
+        + ("<failure message='boom'/>" if i < failed else "")
+        + "</testcase>"
+        for i in range(passed + failed)
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("junit.xml", f'<?xml version="1.0"?><testsuite name="pytest">{cases}</testsuite>')
+    return buffer.getvalue()
+
+
+async def mixed_commit(
+    fake: FakeGitHub,
+    app: web.Application,
+    session: aiohttp.ClientSession,
+    url: str,
+    repository: dict[str, Any],
+    label: str,
+    jobs: int,
+    seed: int,
+) -> tuple[list[str], float]:
+    """K jobs of a workflow run over 0-2 s, then its suite and the run; returns what the fake received
+    and the spread of the deliveries (first to last, seconds)."""
+    sha = hashlib.sha1(label.encode()).hexdigest()
+    fake.add_commit(MIX_REPO, sha, branch="main")
+    run = fake.add_workflow_run(MIX_REPO, sha, head_branch="main")
+    checks = []
+    for index in range(jobs):
+        check = fake.add_check_run(
+            MIX_REPO, sha, f"tests ({index})", head_branch="main", check_suite_id=run["check_suite_id"]
+        )
+        fake.add_job_log(MIX_REPO, check["id"], b"build\n")
+        fake.add_artifact(MIX_REPO, run["id"], f"test-results-{index}", junit_zip(70, 30))
+        checks.append(check)
+    rng = random.Random(seed)
+    moments = sorted(rng.uniform(0, MIX_SPREAD_SECONDS) for _ in checks)
+    schedule: list[tuple[float, str, dict[str, Any]]] = [
+        (
+            at,
+            "check_run",
+            check_run_completed(repository, c, installation_id=MIX_INSTALLATION_ID, head_branch="main"),
+        )
+        for at, c in zip(moments, checks, strict=True)
+    ]
+    suite = check_suite_completed(
+        repository, sha=sha, head_branch="main", installation_id=MIX_INSTALLATION_ID
+    )
+    schedule.append((moments[-1] + 0.01, "check_suite", suite))
+    schedule.append(
+        (
+            moments[-1] + 0.02,
+            "workflow_run",
+            workflow_run_completed(repository, run, installation_id=MIX_INSTALLATION_ID),
+        )
+    )
+    seen = len(fake.requests)
+    started = asyncio.get_running_loop().time()
+    for at, event, payload in schedule:
+        await asyncio.sleep(max(0.0, started + at - asyncio.get_running_loop().time()))
+        assert await deliver(session, url, SECRET.encode(), event, payload) == 202
+    await app[WORKERS].drain()
+    received = [f"{r.method} {r.operation_id or r.path} -> {r.status}" for r in fake.requests[seen:]]
+    return received, schedule[-1][0] - schedule[0][0]
+
+
+async def mixes(fake: FakeGitHub, app: web.Application, session: aiohttp.ClientSession, url: str) -> None:
+    repository = fake.add_repository(MIX_REPO, default_branch="main")
+    fake.add_installation(MIX_INSTALLATION_ID, [MIX_REPO])
+    fake.put_file(MIX_REPO, ".github/issue-status.yml", MIX_CONFIG)
+    body = (EXAMPLES / "issue-2-status-update.md").read_text(encoding="utf-8")
+    fake.add_issue(MIX_REPO, "Reach >90% test pass rate", body, user="zoe", number=ISSUE)
+    print(
+        f"\nRealistic mixes: K jobs over 0-{MIX_SPREAD_SECONDS:.0f} s with JUnit artifacts, then their suite"
+        " and their workflow run"
+    )
+    await mixed_commit(fake, app, session, url, repository, "mix warm-up", 1, 0)
+    for jobs in (1, 5, 20):
+        received, spread = await mixed_commit(
+            fake, app, session, url, repository, f"mix K={jobs}", jobs, jobs
+        )
+        writes = sum(1 for r in received if r.startswith("PATCH issues/update"))
+        sha = hashlib.sha1(f"mix K={jobs}".encode()).hexdigest()
+        listings = sum(1 for r in fake.requests if r.method == "GET" and r.path.endswith(f"{sha}/check-runs"))
+        print(
+            f"\nK={jobs:<2} + suite + workflow run ({jobs + 2} deliveries over {spread:.2f} s):"
+            f" {len(received)} requests, {writes} issue-body write(s), {listings} recomputation(s)"
+        )
+        # Downloads from the blob store (one per artifact and per job log) are counted together.
+        grouped = Counter(re.sub(r"^GET /blobs/.*/(artifacts|jobs)/.*", r"GET blob: \1", r) for r in received)
+        for line, count in sorted(grouped.items()):
+            print(f"    {count:>3}  {line}")
+
+
 async def main(app_slug: str) -> None:
     key = new_app_key()
     fake = await start_fake(key)
@@ -140,6 +254,8 @@ async def main(app_slug: str) -> None:
                 print(f"    {count:>3}  {line}")
             if sum(counted.values()) != len(received):
                 print(f"    the bot counted {sum(counted.values())}: {dict(counted)}")
+        if app_slug == "github-actions":
+            await mixes(fake, app, session, url)
     print(f"\ninstallation tokens minted, per installation: {fake.tokens_minted}")
     print(f"bot's GitHubApp.calls over the whole run: {app[GITHUB].calls.as_json()}")
     await fake.close()
