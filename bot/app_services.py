@@ -14,6 +14,7 @@ from bot.github.app_api import AppAPI
 from bot.github.auth import InstallationTokens
 from bot.github.blobs import BlobReader
 from bot.github.client import GitHubApp
+from bot.github.throttle import SharedPacing
 from bot.metrics import Metrics
 from bot.results.commit import result_collector
 from bot.settings import Settings
@@ -61,6 +62,8 @@ async def app_services(
         write_interval=settings.github_write_interval,
         identity=app_api,
         metrics=metrics,
+        # Replicas sharing a PostgreSQL journal pace each installation's calls together through it.
+        shared_pacing=store if isinstance(store, SharedPacing) else None,
     )
     key = await deployment_state_key(store, settings.state_key)
     codec = StateCodec(key, legacy_secrets=settings.webhook_secrets)

@@ -38,6 +38,7 @@ from bot.github.throttle import (
     Clock,
     InstallationThrottle,
     PausedBeyondDeadline,
+    SharedPacing,
 )
 from bot.logs import ExpectedFailure
 from bot.metrics import CallCounts, Metrics
@@ -290,9 +291,11 @@ class GitHubApp:
         answer_cache_bytes: int = ANSWER_CACHE_BYTES,
         identity: AppIdentity | None = None,
         metrics: Metrics | None = None,
+        shared_pacing: SharedPacing | None = None,
     ) -> None:
         self.session = session
         self.identity = identity
+        self.shared_pacing = shared_pacing  # other replicas' throttles, agreed with through the journal
         self.tokens = tokens
         self.api_url = api_url
         self.policy = policy or RetryPolicy()
@@ -316,7 +319,11 @@ class GitHubApp:
         shared = self._installations.get(installation_id)
         if shared is None:
             throttle = InstallationThrottle(
-                max_in_flight=self.max_in_flight, write_interval=self.write_interval, clock=self.clock
+                max_in_flight=self.max_in_flight,
+                write_interval=self.write_interval,
+                clock=self.clock,
+                installation_id=installation_id,
+                shared=self.shared_pacing,
             )
             shared = Installation(installation_id, throttle)
             self._installations[installation_id] = shared

@@ -383,15 +383,15 @@ class PostgresJournal:
         """Seconds until this replica's next write for the installation may start, the slot now its own."""
         now = self._clock()
         start = await self._pool.fetchval(
-            "INSERT INTO write_pacing (installation_id, next_write_at) VALUES ($1, $2 + $3)"
+            "INSERT INTO write_pacing (installation_id, next_write_at) VALUES ($1, $2::float8 + $3::float8)"
             " ON CONFLICT (installation_id) DO UPDATE"
-            " SET next_write_at = GREATEST(write_pacing.next_write_at, $2) + $3"
-            " RETURNING next_write_at - $3",
+            " SET next_write_at = GREATEST(write_pacing.next_write_at, $2::float8) + $3::float8"
+            " RETURNING next_write_at - $3::float8",
             installation_id,
             now,
             interval,
         )
-        return max(0.0, float(start) - now)
+        return max(0.0, float(start) - self._clock())  # from now, however long the query took
 
     async def close(self) -> None:
         """Stop, handing this replica's claims back at once so that another replica need not wait."""
