@@ -24,7 +24,6 @@ import orjson
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
-CONTEXT_FIELDS = ("delivery", "repository", "issue")
 
 _delivery: ContextVar[str | None] = ContextVar("delivery", default=None)
 _repository: ContextVar[str | None] = ContextVar("repository", default=None)
@@ -71,9 +70,6 @@ def _message(record: logging.LogRecord) -> str:
 
 class TextFormatter(logging.Formatter):
     """``time LEVEL logger: message [delivery=... repository=... issue=...]``, traceback below."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         record.message = _message(record)
