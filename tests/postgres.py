@@ -11,10 +11,14 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+
+from bot.journal import JOURNAL_FILENAME, PostgresJournal, SQLiteJournal
 
 ADMIN_URL = os.environ.get("BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRED = os.environ.get("BOT_REQUIRE_POSTGRES", "") == "1"
@@ -67,3 +71,27 @@ def database_url(postgres_database: str) -> str:
     return _with_database(
         postgres_database, urlsplit(postgres_database).path.strip("/"), query=f"search_path={schema}"
     )
+
+
+AnyJournal = SQLiteJournal | PostgresJournal
+
+
+class JournalStore:
+    """Where one backend keeps a journal; ``open`` opens it, again and again, as processes would."""
+
+    def __init__(self, backend: str, path: Path, url: str | None) -> None:
+        self.backend = backend
+        self.path = path
+        self.url = url
+
+    async def open(self, **options: Any) -> AnyJournal:
+        if self.url is None:
+            return SQLiteJournal(self.path, **options)
+        return await PostgresJournal.open(self.url, **options)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_store(request: pytest.FixtureRequest, tmp_path: Path) -> JournalStore:
+    """Each backend in turn: the journal's contract holds for both."""
+    url = request.getfixturevalue("database_url") if request.param == "postgresql" else None
+    return JournalStore(request.param, tmp_path / JOURNAL_FILENAME, url)

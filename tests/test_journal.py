@@ -15,7 +15,6 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -32,6 +31,7 @@ from bot.journal import (
 )
 from bot.journal.model import backoff_delay
 from bot.journal.sqlite import SCHEMA_VERSION
+from tests.postgres import AnyJournal, JournalStore
 
 REPO_ROOT = Path(__file__).parents[1]
 PAYLOAD = (REPO_ROOT / "bot/testing/payloads/check_run.completed.json").read_bytes()
@@ -52,27 +52,12 @@ def clock() -> Clock:
     return Clock()
 
 
-AnyJournal = SQLiteJournal | PostgresJournal
+Store = JournalStore
 
 
-class Store:
-    """Where one backend keeps a journal; ``open`` opens it, again and again, as processes would."""
-
-    def __init__(self, backend: str, path: Path, url: str | None) -> None:
-        self.backend = backend
-        self.path = path
-        self.url = url
-
-    async def open(self, **options: Any) -> AnyJournal:
-        if self.url is None:
-            return SQLiteJournal(self.path, **options)
-        return await PostgresJournal.open(self.url, **options)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    url = request.getfixturevalue("database_url") if request.param == "postgresql" else None
-    return Store(request.param, tmp_path / JOURNAL_FILENAME, url)
+@pytest.fixture
+def store(journal_store: JournalStore) -> JournalStore:
+    return journal_store
 
 
 @pytest.fixture
