@@ -13,13 +13,17 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.catch_up import CatchUp
+from bot.cli import main
 from bot.journal import JournalEntry, PostgresJournal
+from bot.server import APP_API, TRACKERS
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.state import StateCodec
-from tests.conftest import DEFAULT_CONFIG, STATE_KEY, WEBHOOK_SECRET
-from tests.harness import INSTALLATION_ID, ISSUE, REPO, sha_of, summary
+from tests.conftest import APP_ID, DEFAULT_CONFIG, STATE_KEY, WEBHOOK_SECRET
+from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, sha_of, summary
 from tests.test_durability import ServerProcess
+from tests.test_reconcile import ci_finished
 
 PAYLOAD = b'{"action": "completed"}'
 EVENT_MARKER = re.compile(r"<!-- issue-status-bot:event (\S+) -->")
@@ -131,6 +135,61 @@ async def test_a_replica_hears_of_deliveries_and_settlements_at_another_at_once(
     await first.complete("a1")
     async with asyncio.timeout(2):
         assert await heard.get() == "settled"
+
+
+# --- catching up and reconciling, once -------------------------------------------------------------
+
+
+async def test_catch_up_on_two_replicas_asks_github_for_a_failed_delivery_once(
+    bot: BotHarness, database_url: str
+) -> None:
+    failed = bot.fake.add_hook_delivery("check_run", "completed", status_code=502)
+    journals = [await PostgresJournal.open(database_url) for _ in range(2)]
+    schedules = [
+        CatchUp(bot.app[APP_API], bot.app[TRACKERS], journal, interval=0.05, startup_delay=0)
+        for journal in journals
+    ]
+    try:
+        for schedule in schedules:
+            schedule.start()
+        await asyncio.sleep(0.5)  # ten rounds each
+    finally:
+        await asyncio.gather(*(schedule.stop() for schedule in schedules))
+        await asyncio.gather(*(journal.close() for journal in journals))
+    assert bot.fake.redeliveries == [failed["id"]]  # each replica alone would have asked once
+
+
+async def test_the_reconcile_command_keeps_its_state_in_the_shared_journal(
+    bot: BotHarness,
+    database_url: str,
+    private_key_pem: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in {
+        "GITHUB_APP_ID": str(APP_ID),
+        "GITHUB_PRIVATE_KEY": private_key_pem.decode(),
+        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "GITHUB_API_URL": bot.fake.url,
+        "GITHUB_WRITE_INTERVAL": "0",
+        "BOT_STATE_DIR": str(tmp_path / "cli-state"),
+        "DATABASE_URL": database_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    sha = ci_finished(bot, failed=84, passed=143)
+
+    # The command runs its own event loop; the fake keeps serving on this one meanwhile.
+    assert await asyncio.to_thread(main, ["reconcile", "--repo", REPO]) == 0
+
+    assert f"/commit/{sha}" in bot.body
+    assert capsys.readouterr().out == "reconciled 1 repositories: 1 trackers recomputed, 0 failed\n"
+    journal = await PostgresJournal.open(database_url)
+    try:
+        assert await journal.tracker_state(f"{REPO}#{ISSUE}") is not None
+    finally:
+        await journal.close()
+    assert not (tmp_path / "cli-state").exists()  # no SQLite journal beside it
 
 
 # --- two real servers, one killed --------------------------------------------------------------------
