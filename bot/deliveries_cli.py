@@ -70,7 +70,7 @@ def run_deliveries_command(
         return EXIT_NOT_FOUND
     where = journal_location(url, state_dir)
     try:
-        return asyncio.run(_run(args, open_journal(url, state_dir), where))
+        return asyncio.run(_run(args, open_journal(url, state_dir, replica=False), where))
     except (JournalError, sqlite3.DatabaseError) as error:
         _complain(f"cannot read {where}: {error}")
         return EXIT_BAD_USAGE

@@ -91,3 +91,13 @@ async def test_a_replica_alone_takes_the_whole_cap_once_the_other_is_gone(databa
 def test_only_a_shared_journal_paces_replicas_together() -> None:
     assert issubclass(PostgresJournal, SharedPacing)
     assert not issubclass(SQLiteJournal, SharedPacing)
+
+
+async def test_a_command_reading_the_journal_takes_no_share_of_the_cap(database_url: str) -> None:
+    server = await PostgresJournal.open(database_url, renew_every=RENEW_EVERY)
+    command = await PostgresJournal.open(database_url, replica=False)  # as ``deliveries list`` opens it
+    try:
+        await asyncio.sleep(2 * RENEW_EVERY)
+        assert server.in_flight_share(8) == 8
+    finally:
+        await asyncio.gather(server.close(), command.close())

@@ -13,11 +13,18 @@ from bot.journal.sqlite import JOURNAL_FILENAME, SQLiteJournal
 
 
 async def open_journal(
-    database_url: str | None, state_dir: Path, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    database_url: str | None,
+    state_dir: Path,
+    *,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    replica: bool = True,
 ) -> Journal:
-    """The deployment's journal, its schema created or migrated; raises ``JournalError`` if unusable."""
+    """The deployment's journal, its schema created or migrated; raises ``JournalError`` if unusable.
+
+    ``replica`` False: a command that only reads and retries, and so takes no share of the replicas' work.
+    """
     if database_url:
-        return await PostgresJournal.open(database_url, lease_seconds=lease_seconds)
+        return await PostgresJournal.open(database_url, lease_seconds=lease_seconds, replica=replica)
     state_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, at start-up, before serving)
     return SQLiteJournal(state_dir / JOURNAL_FILENAME)
 

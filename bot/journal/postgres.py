@@ -118,8 +118,9 @@ class PostgresJournal:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         pool_size: int = 10,
+        replica: bool = True,
     ) -> PostgresJournal:
-        """Connect, migrate the schema, and start renewing this replica's leases."""
+        """Connect, migrate the schema, and (a ``replica``, not a one-off command) keep its leases alive."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         where = describe_url(url)
@@ -145,8 +146,9 @@ class PostgresJournal:
             clock=clock,
             jitter=jitter,
         )
-        await journal._renew()
-        journal._renewing = asyncio.create_task(journal._keep_renewing(), name="journal leases")
+        if replica:
+            await journal._renew()
+            journal._renewing = asyncio.create_task(journal._keep_renewing(), name="journal leases")
         return journal
 
     @property
