@@ -1,13 +1,16 @@
 """A busy organisation pushes: 10,000 deliveries across 200 repositories, as fast as the bot takes them.
 
     .venv/bin/python bench/burst.py [--repositories 200] [--commits 5] [--jobs 10] [--concurrency 64]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--replicas 2]
 
 Each repository has its configuration, its tracking issue and ``commits`` commits of ``jobs`` completed
 check runs each; every check run's ``check_run.completed`` is delivered (repositories interleaved, each
 repository's commits in order). The bot is ``python -m bot serve`` in its own process with production
 settings (1.0 s coalescing, 1.0 s between writes per installation), except that each repository is its
 own installation: the write pacing is per installation, so 200 repositories of one installation would
-measure the pacing (minutes by design), not the bot. The fake GitHub runs in this process.
+measure the pacing (minutes by design), not the bot. The fake GitHub runs in this process. With
+``--postgres`` the journal is a fresh database on that server, and ``--replicas N`` runs N bots on it,
+the deliveries sent to them in turn as a load balancer would.
 
 Printed: sent, acknowledged, processed (journal entries done, from /healthz), effects in the fake (issues
 whose body names their repository's latest commit), lost (acknowledged but never processed or without
@@ -24,7 +27,7 @@ import json
 import time
 
 import aiohttp
-from harness import SECRET, BotProcess, machine, start_fake
+from harness import SECRET, BotProcess, journal_env, journal_name, machine, start_fake
 
 from bot.testing.deliveries import check_run_completed, signed_headers
 from bot.testing.examples import EXAMPLES
@@ -72,12 +75,12 @@ def seed(fake: FakeGitHub, repositories: int, commits: int, jobs: int) -> tuple[
     return interleaved, latest
 
 
-async def send_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[int, int]:
+async def send_all(urls: list[str], bodies: list[bytes], concurrency: int) -> tuple[int, int]:
     queue = iter(bodies)
     acknowledged = 0
     sent = 0
 
-    async def sender(session: aiohttp.ClientSession) -> None:
+    async def sender(session: aiohttp.ClientSession, url: str) -> None:
         nonlocal acknowledged, sent
         for body in queue:
             headers = signed_headers(SECRET.encode(), "check_run", body)
@@ -88,7 +91,7 @@ async def send_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[int
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(sender(session) for _ in range(concurrency)))
+        await asyncio.gather(*(sender(session, urls[n % len(urls)]) for n in range(concurrency)))
     return sent, acknowledged
 
 
@@ -96,21 +99,32 @@ def up_to_date(fake: FakeGitHub, latest: dict[str, str]) -> int:
     return sum(1 for name, sha in latest.items() if sha in str(fake.issue(name, 1)["body"]))
 
 
-async def main(repositories: int, commits: int, jobs: int, concurrency: int) -> None:
+async def main(
+    repositories: int, commits: int, jobs: int, concurrency: int, postgres: str | None, replicas: int
+) -> None:
+    async with journal_env(postgres) as journal_settings:
+        await run(repositories, commits, jobs, concurrency, journal_settings, replicas)
+
+
+async def run(
+    repositories: int, commits: int, jobs: int, concurrency: int, journal: dict[str, str], replicas: int
+) -> None:
     key = new_app_key()
     fake = await start_fake(key)
     bodies, latest = seed(fake, repositories, commits, jobs)
     print(machine())
     print(
         f"{len(bodies):,} deliveries: {repositories} repositories (one installation each) x {commits}"
-        f" commits x {jobs} check runs; concurrency {concurrency}"
+        f" commits x {jobs} check runs; concurrency {concurrency};"
+        f" {replicas} bot(s), journal in {journal_name(journal.get('DATABASE_URL'))}"
     )
-    bot = BotProcess(key, fake.url)
-    await bot.start()
+    bots = [BotProcess(key, fake.url, journal) for _ in range(replicas)]
+    await asyncio.gather(*(bot.start() for bot in bots))
+    bot = bots[0]
     try:
         at_start = bot.peak_rss_mib()
         started = time.perf_counter()
-        sent, acknowledged = await send_all(f"{bot.url}/webhook", bodies, concurrency)
+        sent, acknowledged = await send_all([f"{b.url}/webhook" for b in bots], bodies, concurrency)
         sending = time.perf_counter() - started
         after_intake = bot.peak_rss_mib()
         print(
@@ -119,20 +133,22 @@ async def main(repositories: int, commits: int, jobs: int, concurrency: int) -> 
         )
         async with aiohttp.ClientSession() as session:
             while time.perf_counter() - started < DEADLINE_SECONDS:
-                health = await bot.health(session)
-                journal = health["deliveries"]
+                healths = [await b.health(session) for b in bots]
+                counts = healths[0]["deliveries"]  # the journal's, as every replica sees it
+                in_progress = sum(h["deliveries"]["in_progress"] for h in healths)  # each its own claims
                 updated = up_to_date(fake, latest)
-                if updated == len(latest) and journal["pending"] + journal["in_progress"] == 0:
+                if updated == len(latest) and counts["pending"] + in_progress == 0:
                     break
                 await asyncio.sleep(0.5)
             elapsed = time.perf_counter() - started
-        processed = journal["done"]
-        print(f"processed {processed:,} (journal: {journal})")
+        processed = counts["done"]
+        print(f"processed {processed:,} (journal: {counts})")
         print(f"effects: {updated} of {len(latest)} issues show their repository's latest commit")
         print(f"lost: {acknowledged - processed + (len(latest) - updated)}")
         print(
-            f"peak RSS of the bot: {bot.peak_rss_mib():.0f} MiB (at start {at_start:.0f} MiB, after the"
-            f" intake {after_intake:.0f} MiB); its CPU time: {bot.cpu_seconds():.1f} s"
+            f"peak RSS of the (first) bot: {bot.peak_rss_mib():.0f} MiB (at start {at_start:.0f} MiB, after"
+            f" the intake {after_intake:.0f} MiB); CPU time: "
+            + ", ".join(f"{b.cpu_seconds():.1f} s" for b in bots)
         )
         print(f"every issue up to date after {elapsed:.1f} s")
         writes = len(fake.calls("PATCH", "/repos/"))
@@ -141,7 +157,7 @@ async def main(repositories: int, commits: int, jobs: int, concurrency: int) -> 
             f" tokens minted: {sum(fake.tokens_minted.values())} for {len(fake.tokens_minted)} installations"
         )
     finally:
-        await bot.stop()
+        await asyncio.gather(*(b.stop() for b in bots))
         await fake.close()
 
 
@@ -153,5 +169,15 @@ if __name__ == "__main__":
     parser.add_argument("--commits", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="journal in PostgreSQL: a server URL, where the run gets a fresh database (default: SQLite)",
+    )
+    parser.add_argument("--replicas", type=int, default=1, help="bots sharing the journal (needs --postgres)")
     args = parser.parse_args()
-    asyncio.run(main(args.repositories, args.commits, args.jobs, args.concurrency))
+    if args.replicas > 1 and not args.postgres:
+        parser.error("--replicas needs --postgres: replicas share a PostgreSQL journal")
+    asyncio.run(
+        main(args.repositories, args.commits, args.jobs, args.concurrency, args.postgres, args.replicas)
+    )

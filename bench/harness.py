@@ -8,6 +8,7 @@ this file, never to the working directory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -16,11 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import asyncpg
 
 from bot.testing.fake_github import FakeGitHub
 from bot.testing.loopback import AppKey
@@ -125,6 +129,28 @@ class BotProcess:
                 self.process.kill()
                 await self.process.wait()
         self._state.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def journal_env(postgres: str | None) -> AsyncIterator[dict[str, str]]:
+    """The bot's journal: SQLite in its state directory (``postgres`` None), or a database made on the
+    PostgreSQL server at ``postgres`` for this run alone and dropped after."""
+    if postgres is None:
+        yield {}
+        return
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        parts = urlsplit(postgres)
+        yield {"DATABASE_URL": urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))}
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def journal_name(postgres: str | None) -> str:
+    return "PostgreSQL" if postgres else "SQLite"
 
 
 def median(values: list[float]) -> float:

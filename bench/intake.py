@@ -1,12 +1,14 @@
 """Acknowledged deliveries per second and p99 latency: the bot against the Probot reference peer.
 
     .venv/bin/python bench/intake.py [--rounds 3] [--seconds 10] [--connections 50]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
 Both receivers get the same signed payload (GitHub's published ``check_run.completed`` example with an
 ``installation`` added) from ``../shared/bench/ack-throughput.sh`` (wrk, a fresh delivery id per request),
 measured alternately: peer, bot, peer, bot... The bot is ``python -m bot serve`` with its durable journal
-on (its 202 means the delivery is committed to SQLite), started fresh for each round so that one round's
-backlog does not work during the next; its workers process what they can meanwhile against a fake GitHub
+on (its 202 means the delivery is committed to SQLite, or with ``--postgres`` to PostgreSQL, in a
+database made for the round), started fresh for each round so that one round's backlog does not work
+during the next; its workers process what they can meanwhile against a fake GitHub
 in this process, where the example's repository is installed and has no configuration (the cheap path).
 """
 
@@ -29,6 +31,8 @@ from harness import (
     BotProcess,
     example_with_installation,
     free_port,
+    journal_env,
+    journal_name,
     machine,
     median,
     run_shared,
@@ -69,7 +73,9 @@ async def probot_peer() -> AsyncIterator[str]:
         await process.wait()
 
 
-async def main(rounds: int, seconds: int, connections: int, quiet: float, loop: str) -> None:
+async def main(
+    rounds: int, seconds: int, connections: int, quiet: float, loop: str, postgres: str | None
+) -> None:
     key = new_app_key()
     fake = await start_fake(key)
     example = example_with_installation(INSTALLATION_ID)
@@ -78,7 +84,7 @@ async def main(rounds: int, seconds: int, connections: int, quiet: float, loop: 
     print(machine())
     print(
         f"load: {seconds} s x {connections} connections per round, {rounds} rounds each, alternating;"
-        f" the bot on {loop}"
+        f" the bot on {loop}, journal in {journal_name(postgres)}"
     )
     results: dict[str, list[tuple[float, float, int]]] = {"peer": [], "bot": []}
     with tempfile.NamedTemporaryFile("w", suffix=".json") as prepared:
@@ -89,14 +95,15 @@ async def main(rounds: int, seconds: int, connections: int, quiet: float, loop: 
             for round_number in range(1, rounds + 1):
                 await asyncio.sleep(quiet)
                 results["peer"].append(await load(peer_url, payload, seconds, connections))
-                bot = BotProcess(key, fake.url, loop=loop)
-                await bot.start()
-                try:
-                    await asyncio.sleep(quiet)
-                    results["bot"].append(await load(f"{bot.url}/webhook", payload, seconds, connections))
-                    health = await bot.health(session)
-                finally:
-                    await bot.stop()
+                async with journal_env(postgres) as journal_settings:
+                    bot = BotProcess(key, fake.url, journal_settings, loop=loop)
+                    await bot.start()
+                    try:
+                        await asyncio.sleep(quiet)
+                        results["bot"].append(await load(f"{bot.url}/webhook", payload, seconds, connections))
+                        health = await bot.health(session)
+                    finally:
+                        await bot.stop()
                 for name in ("peer", "bot"):
                     acks, p99, non2xx = results[name][-1]
                     print(
@@ -136,5 +143,10 @@ if __name__ == "__main__":
         default="asyncio",
         help="the bot's event loop (default: as deployed)",
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="journal in PostgreSQL: a server URL, where each round gets a fresh database (default: SQLite)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.seconds, args.connections, args.quiet, args.loop))
+    asyncio.run(main(args.rounds, args.seconds, args.connections, args.quiet, args.loop, args.postgres))
