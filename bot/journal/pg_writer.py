@@ -2,7 +2,8 @@
 
 As with SQLite, the commit (the server's WAL flush) costs the same for one delivery or two hundred, so
 under load durability gets cheaper per delivery instead of capping throughput. A lone write commits at
-once: nothing waits for a batch to fill.
+once: nothing waits for a batch to fill. New deliveries, the bulk of the writes, go into a batch's
+transaction as one statement rather than one round trip each.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ NOTIFY_CHANNEL = "issue_status_bot_journal"
 # A connection of its own or one lent by the pool: both run queries alike.
 PgConnection = asyncpg.Connection | PoolConnectionProxy
 PgOperation = Callable[[PgConnection], Awaitable[T]]
+# Rows of one kind written by one statement; returns one result per row, in order.
+BulkInsert = Callable[[PgConnection, list[tuple[Any, ...]]], Awaitable[list[bool]]]
 
 
 @dataclass(frozen=True)
 class _Request:
-    operation: PgOperation[Any]
+    operation: PgOperation[Any] | None  # None: ``row`` goes in through the bulk insert
     notify: str | None  # told to every replica once the batch commits
     future: asyncio.Future[Any]
+    row: tuple[Any, ...] = ()
 
 
 class PgGroupCommitWriter:
@@ -45,9 +49,10 @@ class PgGroupCommitWriter:
     request in it, so no caller is told "durable" for a write that did not commit.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, insert: BulkInsert) -> None:
         self.commits = 0
         self._pool = pool
+        self._insert = insert
         self._requests: asyncio.Queue[_Request | None] = asyncio.Queue()
         self._closed = False
         self._task = asyncio.create_task(self._serve(), name="journal writer")
@@ -58,6 +63,14 @@ class PgGroupCommitWriter:
             raise JournalError("the journal is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._requests.put_nowait(_Request(operation, notify, future))
+        return await future
+
+    async def insert(self, row: tuple[Any, ...], *, notify: str | None = None) -> bool:
+        """Insert ``row`` with the next batch's other rows in one statement; True if it was new."""
+        if self._closed:
+            raise JournalError("the journal is closed")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._requests.put_nowait(_Request(None, notify, future, row))
         return await future
 
     async def close(self) -> None:
@@ -87,15 +100,26 @@ class PgGroupCommitWriter:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
+                rows = [request for request in batch if request.operation is None]
+                if rows:
+                    inserted = await self._insert(connection, [request.row for request in rows])
+                    outcomes += [(r.future, new, None) for r, new in zip(rows, inserted, strict=True)]
                 for request in batch:
+                    if request.operation is None:
+                        continue
                     try:
                         outcomes.append((request.future, await request.operation(connection), None))
                     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                         raise
                     except Exception as error:
                         outcomes.append((request.future, None, error))
-                for kind in sorted({request.notify for request in batch if request.notify}):
-                    await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, kind)
+                notices = sorted({request.notify for request in batch if request.notify})
+                if notices:  # one round trip for them all; delivered once the batch commits
+                    await connection.execute(
+                        "SELECT pg_notify($1, notice) FROM unnest($2::text[]) AS notice",
+                        NOTIFY_CHANNEL,
+                        notices,
+                    )
             self.commits += 1
         except Exception as error:  # the store refused or is unreachable: nothing of the batch committed
             log.error("journal transaction of %d requests rolled back: %s", len(batch), error)

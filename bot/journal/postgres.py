@@ -19,6 +19,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -97,7 +98,7 @@ class PostgresJournal:
         self._renew_every = renew_every
         self._clock = clock
         self._jitter = jitter
-        self._writer = PgGroupCommitWriter(pool)
+        self._writer = PgGroupCommitWriter(pool, _insert_deliveries)
         self._arrived: Callable[[str | None], None] | None = None
         self._settled: Callable[[], None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -162,23 +163,8 @@ class PostgresJournal:
         received_at = self._clock()
         encoding, stored = ("zlib", zlib.compress(payload, 1)) if self._compress else ("identity", payload)
 
-        async def insert(connection: PgConnection) -> bool:
-            inserted = await connection.fetchval(
-                "INSERT INTO deliveries (delivery_id, event, action, key, received_at, status, attempts,"
-                " next_attempt_at, payload_encoding, payload)"
-                " VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, $6, $7)"
-                " ON CONFLICT (delivery_id) DO NOTHING RETURNING true",
-                delivery_id,
-                event,
-                action,
-                key,
-                received_at,
-                encoding,
-                stored,
-            )
-            return inserted is True
-
-        return await self._writer.submit(insert, notify=_ARRIVED + (key or ""))
+        row = (delivery_id, event, action, key, received_at, encoding, stored)
+        return await self._writer.insert(row, notify=_ARRIVED + (key or ""))
 
     async def claim(
         self, limit: int, now: float, *, per_key: int = 1, keys: int | None = None
@@ -425,8 +411,11 @@ class PostgresJournal:
         """Extend this replica's claims, say it is alive, count the live ones, and keep listening."""
         now = self._clock()
         async with self._pool.acquire() as connection:
+            # Rows being settled right now are skipped, not waited for: waiting on the writer's batch,
+            # which locks rows in its own order, could deadlock, and a settled row needs no lease.
             await connection.execute(
-                f"UPDATE deliveries SET lease_until = $1 WHERE claimed_by = $2 AND {_OPEN}",
+                "UPDATE deliveries SET lease_until = $1 WHERE seq IN (SELECT seq FROM deliveries"
+                f" WHERE claimed_by = $2 AND {_OPEN} FOR UPDATE SKIP LOCKED)",
                 now + self._lease,
                 self.replica,
             )
@@ -450,6 +439,31 @@ class PostgresJournal:
             self._arrived(payload.removeprefix(_ARRIVED) or None)
         elif payload == _SETTLED and self._settled is not None:
             self._settled()
+
+
+async def _insert_deliveries(connection: PgConnection, rows: list[tuple[Any, ...]]) -> list[bool]:
+    """A batch's new deliveries in one statement, in arrival order; for each, whether it was new.
+
+    A delivery id twice in one batch (GitHub's redelivery racing the original) is new only the first time.
+    """
+    columns = list(zip(*rows, strict=True))
+    inserted = {
+        row["delivery_id"]
+        for row in await connection.fetch(
+            "INSERT INTO deliveries (delivery_id, event, action, key, received_at, status, attempts,"
+            " next_attempt_at, payload_encoding, payload)"
+            " SELECT d, e, a, k, r, 'pending', 0, r, pe, p FROM unnest("
+            "$1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::bytea[]"
+            ") WITH ORDINALITY AS t(d, e, a, k, r, pe, p, n) ORDER BY n"
+            " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id",
+            *columns,
+        )
+    }
+    new: list[bool] = []
+    for delivery_id, *_ in rows:
+        new.append(delivery_id in inserted)
+        inserted.discard(delivery_id)
+    return new
 
 
 def _entry(row: asyncpg.Record) -> JournalEntry:
