@@ -37,6 +37,7 @@ from bot.tracking.body import (
     human_text,
     match_key,
     replace_block,
+    replace_last_block_line,
     set_checklist_item,
     split_body,
     written_length,
@@ -388,7 +389,9 @@ class TrackerService:
             return await fit_block(lambda shown: compose(state, shown), MAX_BODY_CHARS, total)
 
         # Recomputing the same results must not write: compare before recording what this write saw.
-        if (await fitted(replace(after, seen=before.seen, wrote=before.wrote)))[0] == read:
+        unseen = replace(after, seen=before.seen, wrote=before.wrote)
+        same, shown = await fitted(unseen)
+        if same == read:
             return
         # The human text this write is based on, and the one it writes, so that the edited event of this
         # very write can tell whether it replaced an edit it never saw.
@@ -398,7 +401,15 @@ class TrackerService:
             wrote=human_digest(human_text(human)),
             generation=before.generation + 1,
         )
-        body, shown = await fitted(after)
+        # Only the state marker differs from the body just composed: swapped without rendering or reading
+        # again, unless the history had to be cut to fit (the new marker's length may change the cut).
+        try:
+            old_marker = self.states.marker(unseen.thinned(shown), where)
+            body = replace_last_block_line(same, old_marker, self.states.marker(after.thinned(shown), where))
+        except ValueError:  # a repository's template that does not end its block with the marker
+            body = ""
+        if not body or shown < max(len(after.runs), 1) or len(body) > MAX_BODY_CHARS:
+            body, shown = await fitted(after)
         if len(body) > MAX_BODY_CHARS:
             await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return

@@ -19,6 +19,7 @@ from bot.tracking.body import (
     BLOCK_BEGIN,
     BLOCK_END,
     replace_block,
+    replace_last_block_line,
     set_checklist_item,
     split_body,
     written_length,
@@ -113,3 +114,19 @@ def test_the_length_of_a_body_is_known_before_it_is_written(body: str, content: 
     parts, now = split_body(body), split_body(written)
     moved = parts.block is not None and (now.before, now.after) != (parts.before, parts.after)
     assert written_length(body, content) == len(written) or moved
+
+
+@BOUNDED
+@given(st.one_of(bodies(), bodies_with_a_block()), st.sampled_from(TRICKY_BLOCKS), st.integers(0, 10**6))
+def test_a_new_state_marker_reads_as_a_fresh_read(body: str, content: str, generation: int) -> None:
+    """The second write of an update differs from the first only in its last block line, the state marker."""
+    old, new = "<!-- issue-status-bot:state v2 a 0 -->", f"<!-- issue-status-bot:state v2 b{generation} 1 -->"
+    try:
+        written = replace_block(body, f"{content}\n{old}")
+    except ValueError:
+        return  # refused, not written
+    swapped = replace_last_block_line(written, old, new)
+    assert swapped == written.replace(old, new)  # the marker is the block's only line with that text
+    _read_as_fresh(swapped)
+    with pytest.raises(ValueError):
+        replace_last_block_line(swapped, old, new)  # the line is no longer ``old``

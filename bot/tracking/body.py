@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.tracking.markdown import HeadingText, read, set_boxes, splice, split_lines
+from bot.tracking.markdown import HeadingText, is_comment_line, read, set_boxes, splice, split_lines
 
 BLOCK_BEGIN = "<!-- issue-status-bot:begin -->"
 BLOCK_END = "<!-- issue-status-bot:end -->"
@@ -132,6 +132,20 @@ def written_length(body: str, block_content: str) -> int:
         lines = read(body).lines
         return len(body) - (lines[found[1]].end - lines[found[0]].start) + block + len(lines[found[1]].ending)
     return block + 2 * len(newline) + len(body) if body else block + len(newline)
+
+
+def replace_last_block_line(body: str, old: str, new: str) -> str:
+    """``body`` with the last line of its block before the end marker, ``old``, replaced by ``new``, both
+    one-line HTML comments (the state marker); read from the body's reading, not again.
+
+    Two writes of the same results differ only there (what the write saw, its generation). Raises
+    ValueError when that line is not ``old`` or either is not a one-line comment.
+    """
+    first, end = _find_block(body) or (0, 0)
+    line = read(body).lines[end - 1] if end - first >= 2 else None
+    if line is None or line.text != old or not is_comment_line(old) or not is_comment_line(new):
+        raise ValueError("the block's last line is not the comment to replace")
+    return splice(body, end - 1, end - 1, new + line.ending)
 
 
 def _reads_as_block(text: str) -> bool:

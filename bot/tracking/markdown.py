@@ -186,11 +186,11 @@ def splice(body: str, first: int, last: int, middle: str) -> str:
     """``body`` with its lines ``first`` to ``last`` replaced by ``middle`` (whole lines, endings included).
 
     When both ends of the region are known to read on their own, the result's reading is put together
-    from the two readings instead of parsed again: line ``first`` is the same text in both and opens a
-    top-level HTML block in ``body`` (nothing above it changes how it and what follows read, and what
-    follows does not change how the lines above it read), and the last lines of the region and of
-    ``middle``, each a one-line comment opening a top-level HTML block of its own, close everything
-    before them, so that the lines after the region read as they did.
+    from the two readings instead of parsed again: line ``first`` is the same text in both (or a one-line
+    comment in both) and opens a top-level HTML block in ``body`` (nothing above it changes how it and
+    what follows read, and what follows does not change how the lines above it read), and the last
+    lines of the region and of ``middle``, each a one-line comment opening a top-level HTML block of its
+    own, close everything before them, so that the lines after the region read as they did.
     """
     old = read(body)
     start, end = old.lines[first].start, old.lines[last].end
@@ -198,7 +198,7 @@ def splice(body: str, first: int, last: int, middle: str) -> str:
     new = read(middle)
     if (
         not new.lines
-        or old.lines[first].text != new.lines[0].text
+        or not _reads_alike(old.lines[first].text, new.lines[0].text)
         or first not in old.fresh_comment_lines
         or last not in old.fresh_comment_lines
         or len(new.lines) - 1 not in new.fresh_comment_lines
@@ -264,6 +264,25 @@ def splice(body: str, first: int, last: int, middle: str) -> str:
     )
     _remember(spliced, Reading(lines, comment_lines, fresh, boxes, headings))
     return spliced
+
+
+def is_comment_line(text: str) -> bool:
+    """A line that is one HTML comment, blanks around it aside (GitHub hides it)."""
+    return _WHOLE_COMMENT.fullmatch(text) is not None
+
+
+def _reads_alike(old: str, new: str) -> bool:
+    """Whether every block rule decides the same on line ``new`` as on ``old``, for the lines above: the
+    same text, or one-line comments alike up to ``<!--`` (an HTML block of their own either way)."""
+    if old == new:
+        return True
+    indent = len(old) - len(old.lstrip(" \t"))
+    return (
+        old[:indent] == new[:indent]
+        and is_comment_line(old)
+        and is_comment_line(new)
+        and new[indent:].startswith("<!--")
+    )
 
 
 def set_boxes(body: str, marks: Mapping[int, str]) -> str:
