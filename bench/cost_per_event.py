@@ -16,6 +16,9 @@ so the 1,000-run row is the one-off cost of meeting such a state (e.g. from a bu
 ``--as-written``: the issue is seeded once per cell, then each event finds it as the bot last wrote it
 (no human edit in between, the common case), so the reading the bot derived for its own write is reused.
 
+``--junit N``: each commit's results come from a JUnit artifact of N tests (one in 20 failing) instead of
+the check run's output: the per-test outcomes are read, kept for the rules and the cache.
+
 ``--override`` gives the repository a template override (the built-in block's own source), which renders
 in the template sandbox's child process; that process's CPU time is counted in "all" and "bot".
 """
@@ -25,10 +28,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import io
 import os
 import statistics
 import tempfile
 import time
+import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -98,6 +103,20 @@ def issue_body(human_bytes: int, state: TrackerState, codec: StateCodec) -> str:
     return human.replace(empty, f"{BLOCK_BEGIN}\n{codec.encode(state, f'{REPO}#1')}\n{BLOCK_END}\n", 1)
 
 
+def junit_zip(tests: int) -> bytes:
+    """A JUnit report of ``tests`` test cases in pytest's layout, one in 20 failing, zipped as uploaded."""
+    cases = "".join(
+        f'<testcase classname="tests.test_mod{i // 100}" name="test_case_{i}" time="0.001">'
+        + ("<failure message='boom'/>" if i % 20 == 0 else "")
+        + "</testcase>"
+        for i in range(tests)
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("junit.xml", f'<?xml version="1.0"?><testsuite name="pytest">{cases}</testsuite>')
+    return buffer.getvalue()
+
+
 def sandbox_pids() -> list[int]:
     """This process's template sandbox children (the bot under test runs in this process)."""
     tasks = Path("/proc/self/task").glob("*/children")
@@ -121,7 +140,9 @@ def sandbox_rss() -> list[tuple[int, str]]:
     ]
 
 
-async def main(events: int, override: bool, lengths: list[int], sizes: list[int], as_written: bool) -> None:
+async def main(
+    events: int, override: bool, lengths: list[int], sizes: list[int], as_written: bool, junit_tests: int
+) -> None:
     key = new_app_key()
     fake = FakeGitHub()
     share = FakeShare(fake)  # before start(): the fake's routes bind its handler then
@@ -133,8 +154,11 @@ async def main(events: int, override: bool, lengths: list[int], sizes: list[int]
         fake.put_file(REPO, ".github/issue-status.yml", f"templates: {OVERRIDE_FOLDER}\n{CONFIG}")
         block = (templates_dir() / "status_block.md.j2").read_text(encoding="utf-8")
         fake.put_file(REPO, f"{OVERRIDE_FOLDER}/status_block.md.j2", block)
+    elif junit_tests:
+        fake.put_file(REPO, ".github/issue-status.yml", f"{CONFIG}    results: {{sources: [junit]}}\n")
     else:
         fake.put_file(REPO, ".github/issue-status.yml", CONFIG)
+    junit_archive = junit_zip(junit_tests)
     fake.add_issue(REPO, "Reach >90% test pass rate", "", number=1)
     settings = Settings(
         app_id=APP_ID,
@@ -173,13 +197,20 @@ async def main(events: int, override: bool, lengths: list[int], sizes: list[int]
             body = body_of(10 * sequence)
             fake.edit_issue_body(REPO, 1, body)
         sha = hashlib.sha1(f"event {sequence}".encode()).hexdigest()
-        run = fake.add_check_run(
-            REPO,
-            sha,
-            "tests",
-            output={"title": "pytest", "summary": "== 3 failed, 960 passed =="},
-            head_branch="main",
-        )
+        if junit_tests:  # the counts and every test's outcome from a JUnit artifact of the workflow run
+            workflow = fake.add_workflow_run(REPO, sha, head_branch="main")
+            run = fake.add_check_run(
+                REPO, sha, "tests", head_branch="main", check_suite_id=workflow["check_suite_id"]
+            )
+            fake.add_artifact(REPO, workflow["id"], "test-results", junit_archive)
+        else:
+            run = fake.add_check_run(
+                REPO,
+                sha,
+                "tests",
+                output={"title": "pytest", "summary": "== 3 failed, 960 passed =="},
+                head_branch="main",
+            )
         payload: dict[str, Any] = check_run_completed(
             repository, run, installation_id=INSTALLATION_ID, head_branch="main"
         )
@@ -233,5 +264,8 @@ if __name__ == "__main__":
         action="store_true",
         help="no human edit between events: the issue is the bot's last write",
     )
+    parser.add_argument(
+        "--junit", type=int, default=0, help="results from a JUnit artifact of this many tests"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.override, args.runs, args.kib, args.as_written))
+    asyncio.run(main(args.events, args.override, args.runs, args.kib, args.as_written, args.junit))
