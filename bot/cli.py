@@ -87,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     add_register_command(commands)
     args = parser.parse_args(argv)
     try:
-        configure_logging(args.log_level, log_format(os.environ))
-    except SettingsError as error:
+        # LOG_FORMAT may come from the env file too, like the settings of the commands that read it.
+        environ = (
+            with_env_file(os.environ, args.env_file) if args.command in ("serve", "reconcile") else os.environ
+        )
+        configure_logging(args.log_level, log_format(environ))
+    except (SettingsError, EnvFileError) as error:
         print(f"issue-status-bot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     if args.command == "serve":

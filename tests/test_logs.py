@@ -132,9 +132,10 @@ async def test_serve_with_json_logs_says_once_what_it_runs_then_serves_metrics_a
         "PORT": str(unused_tcp_port),
         "BOT_STATE_DIR": str(tmp_path / "state"),
         "BOT_RECONCILE_SECONDS": "0",
-        "LOG_FORMAT": "json",
     }
     env.pop("DATABASE_URL", None)
+    env.pop("LOG_FORMAT", None)
+    (tmp_path / ".env").write_text("LOG_FORMAT=json\n")  # read from the env file, as the other settings
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
     )
