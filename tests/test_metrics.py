@@ -11,6 +11,7 @@ from bot.metrics import CallCounts, Outcome
 from bot.server import GITHUB, JOURNAL
 from bot.testing.deliveries import deliver
 from tests.harness import INSTALLATION_ID, REPO, BotHarness, sha_of, summary
+from tests.postgres import JournalStore
 
 ISSUE = "GET /repos/{owner}/{repo}/issues/{number}"
 COMMENT = "POST /repos/{owner}/{repo}/issues/{number}/comments"
@@ -123,3 +124,31 @@ async def test_readiness_fails_while_the_journal_cannot_answer_and_healthz_stays
         assert (await answer.json())["status"] == "unavailable"
     _, samples = await scrape(bot)
     assert sample(samples, "journal_reachable") == 0
+
+
+# --- what the journal tells /metrics and the start-up line, on both backends ------------------------------
+
+
+async def test_each_journal_says_when_its_oldest_unfinished_entry_came_and_how_many_trackers_it_knows(
+    journal_store: JournalStore,
+) -> None:
+    now = [1_700_000_000.0]
+    journal = await journal_store.open(max_attempts=3, clock=lambda: now[0], jitter=lambda: 0.0)
+    try:
+        assert (await journal.oldest_unfinished(), await journal.tracker_count()) == (None, 0)
+        for delivery_id in ("first", "second"):
+            await journal.record(delivery_id, "check_run", "completed", b"{}", "octo/repo")
+            now[0] += 10
+        assert await journal.oldest_unfinished() == 1_700_000_000.0
+        await journal.claim(10, now[0], per_key=10)
+        await journal.complete("first")
+        await journal.fail("second", "GitHub answered 502", now[0])  # failed: still to be done
+        assert await journal.oldest_unfinished() == 1_700_000_010.0
+        await journal.fail("second", "GitHub answered 502", now[0], park=True)  # dead: given up
+        assert await journal.oldest_unfinished() is None
+        await journal.save_tracker_state("octo/repo#2", 1, "<!-- state -->")
+        await journal.save_tracker_state("octo/repo#7", 1, "<!-- state -->")
+        await journal.save_tracker_state("octo/repo#2", 2, "<!-- state -->")
+        assert await journal.tracker_count() == 2
+    finally:
+        await journal.close()
