@@ -7,8 +7,9 @@ line logged meanwhile, in any module, carries them. A line may also name them it
 ``LOG_FORMAT=text`` (the default) appends them as ``[delivery=... repository=... issue=...]``;
 ``LOG_FORMAT=json`` writes one JSON object per line, traceback included, for a log pipeline.
 
-An ``ExpectedFailure`` (GitHub unreachable) is logged as one line with its message, never a traceback:
-its message says all there is to know, and a traceback per retry would bury everything else.
+An ``ExpectedFailure`` (GitHub unreachable past the retries) or a connection error (GitHub or the network
+down, met by the background calls) is logged as one line with its message, never a traceback: the message
+says all there is to know, and a traceback per attempt would bury everything else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+import aiohttp
 import orjson
 
 LogFormat = Literal["text", "json"]
@@ -57,9 +59,9 @@ def context_of(record: logging.LogRecord) -> dict[str, str | int]:
     return found
 
 
-def _expected(record: logging.LogRecord) -> ExpectedFailure | None:
+def _expected(record: logging.LogRecord) -> BaseException | None:
     error = record.exc_info[1] if record.exc_info else None
-    return error if isinstance(error, ExpectedFailure) else None
+    return error if isinstance(error, ExpectedFailure | aiohttp.ClientConnectionError) else None
 
 
 def _message(record: logging.LogRecord) -> str:

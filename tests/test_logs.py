@@ -16,9 +16,13 @@ import aiohttp
 import pytest
 
 from bot import __version__
+from bot.app_services import app_services
+from bot.catch_up import CatchUp
 from bot.github.retry import RetryPolicy
+from bot.journal import JOURNAL_FILENAME, SQLiteJournal
 from bot.logs import JsonFormatter, TextFormatter
 from bot.server import GITHUB
+from bot.settings import Settings
 from tests.conftest import APP_ID, WEBHOOK_SECRET
 from tests.harness import ISSUE, REPO, BotHarness, summary
 
@@ -94,6 +98,28 @@ async def test_an_unexpected_failure_keeps_its_traceback_inside_the_json_object(
     assert len(failed) == 1
     assert failed[0]["repository"] == REPO
     assert failed[0]["traceback"].startswith("Traceback (most recent call last):")
+
+
+async def test_github_unreachable_for_the_background_catch_up_is_one_line_too(
+    offline_settings: Settings, json_log: io.StringIO
+) -> None:
+    journal = SQLiteJournal(offline_settings.state_dir / JOURNAL_FILENAME)
+    async with aiohttp.ClientSession() as session:
+        services = await app_services(session, offline_settings, journal)  # GitHub at a closed port
+        catch_up = CatchUp(services.app_api, services.trackers, journal, interval=3600, startup_delay=0)
+        catch_up.start()  # asks GitHub at once for the deliveries it could not make
+        for _ in range(100):
+            if "listing failed deliveries failed" in json_log.getvalue():
+                break
+            await asyncio.sleep(0.05)
+        await catch_up.stop()
+    await journal.close()
+
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    failed = [line for line in lines if line["message"].startswith("listing failed deliveries failed")]
+    assert len(failed) == 1
+    assert ": ClientConnectorError: Cannot connect to host 127.0.0.1:9" in failed[0]["message"]
+    assert "traceback" not in failed[0]
 
 
 async def test_text_lines_end_with_what_they_are_about(bot: BotHarness, text_log: io.StringIO) -> None:
