@@ -162,7 +162,6 @@ class PostgresJournal:
     ) -> bool:
         received_at = self._clock()
         encoding, stored = ("zlib", zlib.compress(payload, 1)) if self._compress else ("identity", payload)
-
         row = (delivery_id, event, action, key, received_at, encoding, stored)
         return await self._writer.insert(row, notify=_ARRIVED + (key or ""))
 
@@ -193,7 +192,7 @@ class PostgresJournal:
                 )
             }
             taken: list[int] = []
-            lost: set[str | None] = set()
+            lost: set[str] = set()
             for seq in chooser.chosen:
                 key = key_of[seq]
                 if seq in locked and (key is None or key not in lost):
