@@ -17,11 +17,15 @@ from bot.check_config import add_check_config_command, run_check_config
 from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
 from bot.env_file import EnvFileError, with_env_file
 from bot.intake import READ_BODY_SECONDS
+from bot.journal import JournalError
 from bot.logs import configure_logging
 from bot.register.command import add_register_command, run_register
 from bot.settings import Settings, SettingsError, log_format
 
 EXIT_BAD_SETTINGS = 2
+# The journal's store cannot be used (PostgreSQL unreachable, a schema from a newer bot): one line, no
+# traceback, and an exit a supervisor restarts on.
+EXIT_JOURNAL_UNUSABLE = 1
 
 
 def serve(env_file: Path) -> int:
@@ -35,14 +39,18 @@ def serve(env_file: Path) -> int:
     # On SIGTERM, requests being read get as long as a body may take (10 s), then work in flight gets
     # SHUTDOWN_GRACE_SECONDS (20 s): 30 s in all, within the stop timeout the README asks for (40 s).
     # The server logs its own start-up line (version, address, journal, trackers) once it is ready.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=READ_BODY_SECONDS,
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=READ_BODY_SECONDS,
+        )
+    except JournalError as error:
+        print(f"issue-status-bot: {error}", file=sys.stderr)
+        return EXIT_JOURNAL_UNUSABLE
     return 0
 
 
@@ -54,7 +62,11 @@ def reconcile(repository: str | None, env_file: Path) -> int:
     except (SettingsError, EnvFileError) as error:
         print(f"issue-status-bot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    summary = asyncio.run(reconcile_with_settings(settings, repository=repository))
+    try:
+        summary = asyncio.run(reconcile_with_settings(settings, repository=repository))
+    except JournalError as error:
+        print(f"issue-status-bot: {error}", file=sys.stderr)
+        return EXIT_JOURNAL_UNUSABLE
     print(summary)
     return 0 if summary.ok else 1
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bot.cli import main
 from bot.settings import Settings, SettingsError
 
 
@@ -52,3 +55,24 @@ def test_the_claim_lease_is_a_second_or_more(env: dict[str, str], raw: str, vali
     else:
         with pytest.raises(SettingsError, match="BOT_CLAIM_LEASE_SECONDS"):
             Settings.from_env(env)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["reconcile"]])
+def test_an_unreachable_database_stops_the_command_with_one_line_and_no_password(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: list[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@127.0.0.1:9/journal")
+    monkeypatch.setenv("BOT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)  # no env file here
+    assert main(command) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith(
+        "issue-status-bot: cannot reach the journal's PostgreSQL at 127.0.0.1:9/journal"
+    )
+    assert not [line for line in error if "Traceback" in line or "hunter2" in line]
