@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.github.throttle import InstallationThrottle, SharedPacing
+from bot.github.throttle import InstallationThrottle, PausedBeyondDeadline, SharedPacing
 from bot.journal import PostgresJournal, SQLiteJournal
 
 INSTALLATION_ID = 77
@@ -101,3 +101,24 @@ async def test_a_command_reading_the_journal_takes_no_share_of_the_cap(database_
         assert server.in_flight_share(8) == 8
     finally:
         await asyncio.gather(server.close(), command.close())
+
+
+async def test_a_rate_limit_pause_met_by_one_replica_holds_the_others_calls(
+    two_replicas: list[PostgresJournal],
+) -> None:
+    limited, other = (
+        InstallationThrottle(installation_id=INSTALLATION_ID, shared=journal) for journal in two_replicas
+    )
+    elsewhere = InstallationThrottle(installation_id=INSTALLATION_ID + 1, shared=two_replicas[1])
+    limited.pause(0.5)  # GitHub answered 403 with Retry-After to the first replica
+    await asyncio.sleep(0.1)  # the word reaches the other replica
+    started = time.monotonic()
+    async with elsewhere.slot("GET"):  # another installation's calls go on
+        assert time.monotonic() - started < 0.1
+    async with other.slot("GET"):
+        assert time.monotonic() - started >= 0.3
+    limited.pause(5)
+    await asyncio.sleep(0.1)
+    with pytest.raises(PausedBeyondDeadline):  # a caller who cannot wait that long is told at once
+        async with other.slot("GET", deadline=time.monotonic() + 1):
+            pass

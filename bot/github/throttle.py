@@ -47,6 +47,14 @@ class SharedPacing(Protocol):
         """Take the installation's next write slot, ``interval`` after the one before; seconds to wait."""
         ...
 
+    def paused_until(self, installation_id: int) -> float:
+        """Until when (seconds since the epoch) another replica was told to hold the installation's calls."""
+        ...
+
+    async def share_pause(self, installation_id: int, until: float) -> None:
+        """Tell the other replicas to hold the installation's calls until ``until`` (epoch seconds)."""
+        ...
+
 
 class PausedBeyondDeadline(Exception):
     """The installation is paused (rate limited) past the caller's deadline: waiting is pointless."""
@@ -80,10 +88,29 @@ class InstallationThrottle:
         self._writing = asyncio.Lock()
         self._next_write_at = -math.inf
         self._paused_until = -math.inf
+        self._telling: set[asyncio.Task[None]] = set()  # pauses on their way to the other replicas
 
     def pause(self, seconds: float) -> None:
-        """Hold every call of the installation for ``seconds`` (GitHub said the limit is reached)."""
+        """Hold every call of the installation for ``seconds`` (GitHub said the limit is reached), here
+        and in the other replicas: their calls would only meet the same refusal."""
         self._paused_until = max(self._paused_until, self._clock.monotonic() + seconds)
+        if self._shared is not None:
+            telling = asyncio.create_task(self._tell(self._shared, self._clock.wall() + seconds))
+            self._telling.add(telling)
+            telling.add_done_callback(self._telling.discard)
+
+    async def _tell(self, shared: SharedPacing, until: float) -> None:
+        try:
+            await shared.share_pause(self._installation_id, until)
+        except Exception as error:  # the others meet the limit themselves and pause then
+            log.warning("cannot tell the other replicas of a rate-limit pause: %s", error)
+
+    def _paused(self) -> float:
+        """Until when (monotonic) calls wait: this process's pause or one another replica shared."""
+        if self._shared is None:
+            return self._paused_until
+        shared = self._shared.paused_until(self._installation_id) - self._clock.wall()
+        return max(self._paused_until, self._clock.monotonic() + shared) if shared > 0 else self._paused_until
 
     @asynccontextmanager
     async def slot(self, method: str, *, deadline: float = math.inf) -> AsyncIterator[None]:
@@ -91,15 +118,15 @@ class InstallationThrottle:
 
         Raises ``PausedBeyondDeadline`` at once when a rate-limit pause outlasts ``deadline``.
         """
-        if self._paused_until > deadline:
-            raise PausedBeyondDeadline(self._paused_until - self._clock.monotonic())
+        if (paused := self._paused()) > deadline:
+            raise PausedBeyondDeadline(paused - self._clock.monotonic())
         if method.upper() not in WRITE_METHODS:
-            await self._wait_until(lambda: self._paused_until)
+            await self._wait_until(self._paused)
             async with self._in_flight():
                 yield
             return
         async with self._writing:
-            await self._wait_until(lambda: max(self._next_write_at, self._paused_until))
+            await self._wait_until(lambda: max(self._next_write_at, self._paused()))
             await self._take_shared_write_slot()
             try:
                 async with self._in_flight():

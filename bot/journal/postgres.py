@@ -46,6 +46,8 @@ DEFAULT_LEASE_SECONDS = 30.0
 _REPLICA_GONE_AFTER_RENEWALS = 3
 # NOTIFY payloads: "arrived:<key>" (the key empty for none), "settled".
 _ARRIVED, _SETTLED = "arrived:", "settled"
+# "paused:<installation id>:<until, epoch seconds>": GitHub rate-limited the installation.
+_PAUSED = "paused:"
 _ENTRY_COLUMNS = (
     "seq, delivery_id, event, action, key, received_at, status, attempts, next_attempt_at, last_error,"
     " payload_encoding, payload"
@@ -103,6 +105,7 @@ class PostgresJournal:
         self._settled: Callable[[], None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._replicas = 1
+        self._pauses: dict[int, float] = {}  # installation id -> epoch seconds, as another replica said
         self._renewing: asyncio.Task[None] | None = None
 
     @classmethod
@@ -380,6 +383,14 @@ class PostgresJournal:
         )
         return max(0.0, float(start) - self._clock())  # from now, however long the query took
 
+    def paused_until(self, installation_id: int) -> float:
+        return self._pauses.get(installation_id, 0.0)
+
+    async def share_pause(self, installation_id: int, until: float) -> None:
+        await self._pool.execute(
+            "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, f"{_PAUSED}{installation_id}:{until!r}"
+        )
+
     async def close(self) -> None:
         """Stop, handing this replica's claims back at once so that another replica need not wait."""
         if self._renewing is not None:
@@ -434,7 +445,12 @@ class PostgresJournal:
     def _notified(self, connection: object, pid: int, channel: str, payload: object) -> None:
         if not isinstance(payload, str):
             return
-        if payload.startswith(_ARRIVED) and self._arrived is not None:
+        if payload.startswith(_PAUSED):
+            installation, _, until = payload.removeprefix(_PAUSED).partition(":")
+            with contextlib.suppress(ValueError):
+                key = int(installation)
+                self._pauses[key] = max(self._pauses.get(key, 0.0), float(until))
+        elif payload.startswith(_ARRIVED) and self._arrived is not None:
             self._arrived(payload.removeprefix(_ARRIVED) or None)
         elif payload == _SETTLED and self._settled is not None:
             self._settled()
