@@ -25,7 +25,7 @@ from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
 from bot.intake import UnverifiedBodies, check_head
-from bot.journal import Journal, journal_location, open_journal
+from bot.journal import Journal, JournalError, journal_location, open_journal
 from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
 from bot.settings import Settings
 from bot.tracker import TrackerService
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # On shutdown (SIGTERM), work in flight gets this long to finish; what is cut short stays journalled.
 SHUTDOWN_GRACE_SECONDS = 20
+# A delivery the journal could not take is refused for now: a replica or the database may be back soon.
+JOURNAL_RETRY_AFTER_SECONDS = 30
 # The answer to nearly every delivery, serialised once rather than per request.
 _ACCEPTED = b'{"msg": "accepted"}'
 # /readyz: a journal that takes longer than this to answer one read is as good as unreachable.
@@ -72,7 +74,21 @@ async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"msg": "ignored"}, status=200)
 
     key = journal_key(delivery.payload)
-    recorded = await app[JOURNAL].record(delivery.id, delivery.event, delivery.action, body, key)
+    try:
+        recorded = await app[JOURNAL].record(delivery.id, delivery.event, delivery.action, body, key)
+    except JournalError as error:
+        # Not acknowledged: GitHub lists the delivery as failed, and the catch-up asks for it again.
+        log.error(
+            "%s: not recorded, the journal is unavailable: %s",
+            delivery.describe(),
+            error,
+            extra={"delivery": delivery.id, "repository": key},
+        )
+        return _refuse(
+            DeliveryRejected(503, "the journal is unavailable", retry_after=JOURNAL_RETRY_AFTER_SECONDS),
+            app[METRICS],
+            reason="journal unavailable",
+        )
     if not recorded:
         # GitHub's and operators' redeliveries keep the X-GitHub-Delivery id: already taken care of.
         log.info(
@@ -102,9 +118,9 @@ async def _continue_if_readable(request: web.Request) -> web.Response | None:
     return None
 
 
-def _refuse(rejected: DeliveryRejected, metrics: Metrics) -> web.Response:
+def _refuse(rejected: DeliveryRejected, metrics: Metrics, *, reason: str | None = None) -> web.Response:
     log.warning("refused a delivery: %s (%d)", rejected.reason, rejected.status)
-    metrics.refused.labels(refusal_reason(rejected.status)).inc()
+    metrics.refused.labels(reason or refusal_reason(rejected.status)).inc()
     answer = web.json_response({"error": rejected.reason}, status=rejected.status)
     if rejected.retry_after is not None:
         answer.headers["Retry-After"] = str(rejected.retry_after)

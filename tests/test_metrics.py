@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.github.retry import RetryPolicy
 from bot.metrics import CallCounts, Outcome
 from bot.server import GITHUB, JOURNAL
-from bot.testing.deliveries import deliver
+from bot.testing.deliveries import check_run_completed, deliver, signed_headers
 from tests.harness import INSTALLATION_ID, REPO, BotHarness, sha_of, summary
 from tests.postgres import JournalStore
 
@@ -124,6 +125,21 @@ async def test_readiness_fails_while_the_journal_cannot_answer_and_healthz_stays
         assert (await answer.json())["status"] == "unavailable"
     _, samples = await scrape(bot)
     assert sample(samples, "journal_reachable") == 0
+
+
+async def test_a_delivery_the_journal_cannot_take_is_refused_503_for_now_and_counted(bot: BotHarness) -> None:
+    await bot.app[JOURNAL].close()  # the store is gone (for PostgreSQL: the server is down)
+    sha = sha_of("c1")
+    run = bot.fake.add_check_run(REPO, sha, "tests", output={"title": "t", "summary": summary(1, 99)})
+    payload = check_run_completed(bot.repository, run, installation_id=INSTALLATION_ID, head_branch="main")
+    body = json.dumps(payload).encode()
+    headers = signed_headers(bot.secret, "check_run", body, None)
+    async with bot.session.post(bot.url, data=body, headers=headers) as answer:
+        assert (answer.status, answer.headers.get("Retry-After")) == (503, "30")
+        assert await answer.json() == {"error": "the journal is unavailable"}
+    _, samples = await scrape(bot)
+    assert sample(samples, "deliveries_refused_total", reason="journal unavailable") == 1
+    assert sample(samples, "deliveries_total", event="check_run", outcome="acked") in (None, 0)
 
 
 # --- what the journal tells /metrics and the start-up line, on both backends ------------------------------
