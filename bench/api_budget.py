@@ -36,8 +36,8 @@ import aiohttp
 from aiohttp import web
 from harness import APP_ID, SECRET, machine, start_fake
 
+from bot.intake.server import GITHUB, WORKERS, create_app
 from bot.metrics import CallCounts
-from bot.server import GITHUB, WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import (
     check_run_completed,

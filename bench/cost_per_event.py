@@ -43,8 +43,8 @@ import aiohttp
 from aiohttp import web
 from harness import APP_ID, SECRET, machine
 
+from bot.intake.server import WORKERS, create_app
 from bot.results.counts import TestCounts
-from bot.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.examples import EXAMPLES

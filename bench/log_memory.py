@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.server import WORKERS, create_app
+from bot.intake.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import deliver, workflow_run_completed
 from bot.testing.fake_github import FakeGitHub

@@ -28,9 +28,9 @@ from pathlib import Path
 import aiohttp
 from harness import machine
 
+from bot.intake.server import WORKERS, create_app
 from bot.results.logs import log_text
 from bot.results.runners import parse_summary
-from bot.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import deliver, workflow_run_completed
 from bot.testing.fake_github import FakeGitHub

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.check_config import add_check_config_command, run_check_config
 from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
 from bot.env_file import EnvFileError, with_env_file
-from bot.intake import READ_BODY_SECONDS
+from bot.intake.body_reading import READ_BODY_SECONDS
 from bot.journal import JournalError
 from bot.logs import configure_logging
 from bot.register.command import add_register_command, run_register
@@ -29,7 +29,7 @@ EXIT_JOURNAL_UNUSABLE = 1
 
 
 def serve(env_file: Path) -> int:
-    from bot.server import create_app
+    from bot.intake.server import create_app
 
     try:
         settings = Settings.from_env(with_env_file(os.environ, env_file))

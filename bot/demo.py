@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
-from bot.server import WORKERS, create_app
+from bot.intake.server import WORKERS, create_app
 from bot.settings import Settings
 from bot.testing.deliveries import deliver, example, issue_edited, workflow_run_completed
 from bot.testing.examples import EXAMPLES

@@ -25,7 +25,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # and a GitHub outage is retried for minutes, hence buckets from 100 ms to an hour.
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
-# Refusals by HTTP status (bot.webhook and bot.intake): the reason texts carry numbers, the statuses do not.
+# Refusals by HTTP status (bot.intake.webhook and bot.intake.body_reading): the reason texts carry
+# numbers, the statuses do not.
 _REFUSALS = {
     400: "malformed",
     401: "signature",

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.server import create_app
+from bot.intake.server import create_app
 from bot.settings import Settings
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub

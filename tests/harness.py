@@ -12,8 +12,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.github.repository import Repository
+from bot.intake.server import TRACKERS, WORKERS
 from bot.results.commit import CommitResults
-from bot.server import TRACKERS, WORKERS
 from bot.testing.deliveries import (
     check_run_completed,
     check_suite_completed,

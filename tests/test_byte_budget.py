@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.byte_budget import ByteBudget, NoRoom
+from bot.intake.byte_budget import ByteBudget, NoRoom
 
 
 async def test_waiting_requests_are_admitted_in_arrival_order_and_never_beyond_capacity() -> None:

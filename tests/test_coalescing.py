@@ -11,8 +11,8 @@ from typing import Any
 
 from harness import INSTALLATION_ID, REPO, BotHarness, sha_of, summary
 
+from bot.intake.server import JOURNAL, WORKERS
 from bot.journal import Journal
-from bot.server import JOURNAL, WORKERS
 from bot.testing.deliveries import (
     check_run_completed,
     check_suite_completed,

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from bot.github.retry import RetryPolicy
-from bot.server import GITHUB, JOURNAL, WORKERS
+from bot.intake.server import GITHUB, JOURNAL, WORKERS
 from bot.testing.deliveries import check_run_completed, deliver, issue_edited
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.body import BLOCK_BEGIN, human_text

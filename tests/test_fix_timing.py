@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.server import WORKERS
+from bot.intake.server import WORKERS
 from bot.testing.deliveries import pushed
 from tests.harness import BRANCH, INSTALLATION_ID, REPO, BotHarness, sha_of, summary
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.server import JOURNAL
+from bot.intake.server import JOURNAL
 from bot.testing.deliveries import check_run_completed, installation, installation_repositories
 from tests.conftest import DEFAULT_CONFIG
 from tests.harness import BRANCH, INSTALLATION_ID, ISSUE, REPO, BotHarness, sha_of, summary

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jwt.algorithms
 import pytest
 
-from bot.server import TRACKERS, WORKERS
+from bot.intake.server import TRACKERS, WORKERS
 from bot.testing.deliveries import check_run_completed
 from tests.harness import BRANCH, INSTALLATION_ID, BotHarness, sha_of, summary
 

@@ -15,17 +15,17 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.intake import (
+from bot.intake.body_reading import (
     LARGE_BODIES_BUDGET,
     MAX_WAITING,
     READ_BODY_SECONDS,
     WAIT_FOR_ROOM_SECONDS,
     UnverifiedBodies,
 )
-from bot.server import UNVERIFIED, create_app
+from bot.intake.server import UNVERIFIED, create_app
+from bot.intake.webhook import MAX_PAYLOAD_BYTES
 from bot.settings import Settings
 from bot.testing.deliveries import example, signed_headers
-from bot.webhook import MAX_PAYLOAD_BYTES
 from tests.conftest import WEBHOOK_SECRET
 
 MIB = 1024 * 1024

@@ -19,9 +19,9 @@ from bot import __version__
 from bot.app_services import app_services
 from bot.catch_up import CatchUp
 from bot.github.retry import RetryPolicy
+from bot.intake.server import GITHUB
 from bot.journal import JOURNAL_FILENAME, SQLiteJournal
 from bot.logs import JsonFormatter, TextFormatter
-from bot.server import GITHUB
 from bot.settings import Settings
 from tests.conftest import APP_ID, WEBHOOK_SECRET
 from tests.harness import ISSUE, REPO, BotHarness, summary
@@ -169,7 +169,7 @@ async def test_serve_with_json_logs_says_once_what_it_runs_then_serves_metrics_a
     try:
         async with asyncio.timeout(20):
             first = json.loads(await process.stderr.readline())
-        assert (first["level"], first["logger"]) == ("INFO", "bot.server")
+        assert (first["level"], first["logger"]) == ("INFO", "bot.intake.server")
         assert first["message"] == (
             f"issue-status-bot {__version__} starting on 127.0.0.1:{unused_tcp_port},"
             f" journal: {tmp_path / 'state' / 'journal.sqlite3'}, 0 trackers known"

@@ -8,8 +8,8 @@ import json
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.github.retry import RetryPolicy
+from bot.intake.server import GITHUB, JOURNAL
 from bot.metrics import CallCounts, Outcome
-from bot.server import GITHUB, JOURNAL
 from bot.testing.deliveries import check_run_completed, deliver, signed_headers
 from tests.harness import INSTALLATION_ID, REPO, BotHarness, sha_of, summary
 from tests.postgres import JournalStore

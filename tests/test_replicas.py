@@ -15,8 +15,8 @@ import pytest
 
 from bot.catch_up import CatchUp
 from bot.cli import main
+from bot.intake.server import APP_API, TRACKERS
 from bot.journal import JournalEntry, PostgresJournal
-from bot.server import APP_API, TRACKERS
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.state import StateCodec

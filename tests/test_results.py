@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.intake.server import TRACKERS
 from bot.results.counts import TestCounts
-from bot.server import TRACKERS
 from bot.testing.deliveries import check_run_completed
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
 from tests.conftest import FIXTURES

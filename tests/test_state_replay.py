@@ -11,10 +11,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.intake.server import SETTINGS, create_app
 from bot.results.counts import TestCounts
 from bot.rules.events import make_event
 from bot.rules.recovery import not_yet_said, said_in
-from bot.server import SETTINGS, create_app
 from bot.testing.deliveries import issue_edited
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, replace_block
 from bot.tracking.state import RunRecord, TrackerState

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.intake import LARGE_BODIES_BUDGET, SMALL_BODIES_BUDGET
-from bot.server import GITHUB, JOURNAL, create_app
+from bot.intake.body_reading import LARGE_BODIES_BUDGET, SMALL_BODIES_BUDGET
+from bot.intake.server import GITHUB, JOURNAL, create_app
+from bot.intake.webhook import MAX_PAYLOAD_BYTES, BodySignature, claimed_digest, sign
 from bot.settings import Settings
 from bot.testing.deliveries import example, signed_headers
-from bot.webhook import MAX_PAYLOAD_BYTES, BodySignature, claimed_digest, sign
 from tests.conftest import WEBHOOK_SECRET
 
 GITHUB_TEST_VECTOR = (

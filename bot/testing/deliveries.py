@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.webhook import SIGNATURE_HEADER, sign
+from bot.intake.webhook import SIGNATURE_HEADER, sign
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 

@@ -20,9 +20,15 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from bot.byte_budget import ByteBudget, NoRoom
-from bot.free_memory import release_free_memory
-from bot.webhook import MAX_PAYLOAD_BYTES, SIGNATURE_HEADER, BodySignature, DeliveryRejected, claimed_digest
+from bot.intake.byte_budget import ByteBudget, NoRoom
+from bot.intake.free_memory import release_free_memory
+from bot.intake.webhook import (
+    MAX_PAYLOAD_BYTES,
+    SIGNATURE_HEADER,
+    BodySignature,
+    DeliveryRejected,
+    claimed_digest,
+)
 
 SMALL_BODY_BYTES = 1024 * 1024
 SMALL_BODIES_BUDGET = 16 * SMALL_BODY_BYTES

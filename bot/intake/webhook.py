@@ -2,7 +2,8 @@
 
 The signature is checked over the raw bytes, as they stream in, before anything is parsed. Only
 ``X-Hub-Signature-256`` is accepted: the legacy SHA-1 header alone, or no signature, is refused
-(gidgethub's ``Event.from_http`` would accept both). Reading the body under bounds is ``bot.intake``'s.
+(gidgethub's ``Event.from_http`` would accept both). Reading the body under bounds is
+``bot.intake.body_reading``'s.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from bot.catch_up import CatchUp
 from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
-from bot.intake import UnverifiedBodies, check_head
+from bot.intake.body_reading import UnverifiedBodies, check_head
+from bot.intake.webhook import DeliveryRejected, parse_delivery
 from bot.journal import Journal, JournalError, journal_location, open_journal
 from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
 from bot.settings import Settings
 from bot.tracker import TrackerService
-from bot.webhook import DeliveryRejected, parse_delivery
 from bot.worker import DeliveryWorkers, journal_key
 
 log = logging.getLogger(__name__)
