@@ -73,7 +73,7 @@ async def test_json_lines_name_the_delivery_repository_and_issue_and_an_outage_h
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     retries = [line for line in lines if line["message"].startswith("retrying GET")]
     gave_up = [line for line in lines if line["message"].startswith("gave up on GET")]
-    failed = [line for line in lines if line["logger"] == "bot.worker"]
+    failed = [line for line in lines if line["logger"] == "bot.dispatch.workers"]
     assert retries and len(gave_up) == 1 and len(failed) == 1
     for line in [*retries, *gave_up, *failed]:
         assert (line["delivery"], line["repository"]) == (delivery, REPO)
@@ -94,7 +94,7 @@ async def test_an_unexpected_failure_keeps_its_traceback_inside_the_json_object(
     assert bot.failed_deliveries == 1
 
     lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
-    failed = [line for line in lines if line["logger"] == "bot.worker" and line["level"] == "ERROR"]
+    failed = [line for line in lines if line["logger"] == "bot.dispatch.workers" and line["level"] == "ERROR"]
     assert len(failed) == 1
     assert failed[0]["repository"] == REPO
     assert failed[0]["traceback"].startswith("Traceback (most recent call last):")
@@ -129,7 +129,7 @@ async def test_text_lines_end_with_what_they_are_about(bot: BotHarness, text_log
     retries = [line for line in lines if " INFO bot.github.client: retrying GET " in line]
     assert retries
     assert all(line.endswith(f"[delivery={delivery} repository={REPO} issue={ISSUE}]") for line in retries)
-    failed = [line for line in lines if " ERROR bot.worker: " in line]
+    failed = [line for line in lines if " ERROR bot.dispatch.workers: " in line]
     assert len(failed) == 1 and failed[0].endswith(f"[delivery={delivery} repository={REPO}]")
     assert "Traceback" not in text_log.getvalue()
 

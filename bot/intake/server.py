@@ -21,6 +21,7 @@ from gidgethub.sansio import Event
 from bot import __version__
 from bot.app_services import GITHUB_TIMEOUT, app_services
 from bot.catch_up import CatchUp
+from bot.dispatch.workers import DeliveryWorkers, journal_key
 from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
@@ -30,7 +31,6 @@ from bot.journal import Journal, JournalError, journal_location, open_journal
 from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
 from bot.settings import Settings
 from bot.tracker import TrackerService
-from bot.worker import DeliveryWorkers, journal_key
 
 log = logging.getLogger(__name__)
 
