@@ -55,7 +55,7 @@ def serve(env_file: Path) -> int:
 
 
 def reconcile(repository: str | None, env_file: Path) -> int:
-    from bot.reconcile import reconcile_with_settings
+    from bot.healing.reconcile import reconcile_with_settings
 
     try:
         settings = Settings.from_env(with_env_file(os.environ, env_file))

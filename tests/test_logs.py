@@ -17,8 +17,8 @@ import pytest
 
 from bot import __version__
 from bot.app_services import app_services
-from bot.catch_up import CatchUp
 from bot.github.retry import RetryPolicy
+from bot.healing.catch_up import CatchUp
 from bot.intake.server import GITHUB
 from bot.journal import JOURNAL_FILENAME, SQLiteJournal
 from bot.logs import JsonFormatter, TextFormatter

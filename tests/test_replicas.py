@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.catch_up import CatchUp
 from bot.cli import main
+from bot.healing.catch_up import CatchUp
 from bot.intake.server import APP_API, TRACKERS
 from bot.journal import JournalEntry, PostgresJournal
 from bot.testing.deliveries import check_run_completed, deliver

@@ -13,7 +13,7 @@ from typing import Any
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.reconcile import reconcile_granted
+from bot.healing.reconcile import reconcile_granted
 from bot.tracker import TrackerService
 
 router = Router()

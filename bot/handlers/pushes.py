@@ -15,8 +15,8 @@ from bot.config import CONFIG_PATH
 from bot.github.app_api import InstalledRepository
 from bot.github.repository import Repository
 from bot.handlers.results import commit_event
+from bot.healing.reconcile import reconcile_repository
 from bot.journal.delivered import DeliveredEvent
-from bot.reconcile import reconcile_repository
 from bot.tracker import TrackerService
 
 router = Router()

@@ -9,8 +9,8 @@ Once verified (or refused) the bytes are given back.
 Bodies up to ``SMALL_BODY_BYTES`` (every GitHub event but the largest pushes) have a budget of their own,
 so a flood of large unsigned bodies never makes a small signed delivery wait. A body waits at most
 ``WAIT_FOR_ROOM_SECONDS`` in line, then is refused 503: waiting longer would overrun GitHub's 10 s, and a
-delivery GitHub saw fail is asked for again by the catch-up (``bot.catch_up``). A body that takes longer
-than ``READ_BODY_SECONDS`` to arrive is refused 408, so that slow senders cannot keep the budget.
+delivery GitHub saw fail is asked for again by the catch-up (``bot.healing.catch_up``). A body that takes
+longer than ``READ_BODY_SECONDS`` to arrive is refused 408, so that slow senders cannot keep the budget.
 """
 
 from __future__ import annotations

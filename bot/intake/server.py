@@ -20,11 +20,11 @@ from gidgethub.sansio import Event
 
 from bot import __version__
 from bot.app_services import GITHUB_TIMEOUT, app_services
-from bot.catch_up import CatchUp
 from bot.dispatch.workers import DeliveryWorkers, journal_key
 from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
+from bot.healing.catch_up import CatchUp
 from bot.intake.body_reading import UnverifiedBodies, check_head
 from bot.intake.webhook import DeliveryRejected, parse_delivery
 from bot.journal import Journal, JournalError, journal_location, open_journal

@@ -12,9 +12,9 @@ import asyncio
 import logging
 
 from bot.github.app_api import AppAPI
+from bot.healing.reconcile import reconcile
+from bot.healing.redeliver import Redeliverer
 from bot.journal import Journal
-from bot.reconcile import reconcile
-from bot.redeliver import Redeliverer
 from bot.tracker import TrackerService
 
 log = logging.getLogger(__name__)
