@@ -18,9 +18,9 @@ from bot.github.throttle import SharedPacing
 from bot.metrics import Metrics
 from bot.results.commit import result_collector
 from bot.settings import Settings
-from bot.tracker import TrackerService
 from bot.tracking.keeper import StateKeeper, TrackerStateStore, deployment_state_key
 from bot.tracking.state import StateCodec
+from bot.updating.tracker import TrackerService
 
 # Outgoing calls to GitHub give up after this long rather than hang a worker.
 GITHUB_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import Command, parse_command
 from bot.testing.deliveries import issue_comment_created, issue_edited
+from bot.updating.commands import Command, parse_command
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
 
 

@@ -4,9 +4,9 @@ cutting human text."""
 from __future__ import annotations
 
 from bot.results.counts import TestCounts
-from bot.tracker import MAX_BODY_CHARS
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, human_text, replace_block
 from bot.tracking.state import MAX_HISTORY, RunRecord, TrackerState
+from bot.updating.tracker import MAX_BODY_CHARS
 from tests.harness import ISSUE, REPO, BotHarness, summary
 
 SCOPE = f"{REPO}#{ISSUE}"

@@ -33,7 +33,7 @@ from bot.journal import Journal, JournalEntry
 from bot.journal.delivered import DeliveredEvent
 from bot.logs import bind, issue_in
 from bot.metrics import Metrics
-from bot.tracker import TrackerService
+from bot.updating.tracker import TrackerService
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
 from bot.handlers import commands, installations, issues, pulls, pushes, results
-from bot.tracker import TrackerService
+from bot.updating.tracker import TrackerService
 
 # Events about the App's access itself: they grant it again, so they are never held back by its loss.
 ACCESS_EVENTS = frozenset({"installation", "installation_repositories"})

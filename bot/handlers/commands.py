@@ -7,10 +7,10 @@ import asyncio
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.commands import parse_command, run_command
 from bot.github.repository import Repository
 from bot.handlers.results import commit_event
-from bot.tracker import TrackerService
+from bot.updating.commands import parse_command, run_command
+from bot.updating.tracker import TrackerService
 
 router = Router()
 

@@ -14,7 +14,7 @@ from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
 from bot.healing.reconcile import reconcile_granted
-from bot.tracker import TrackerService
+from bot.updating.tracker import TrackerService
 
 router = Router()
 

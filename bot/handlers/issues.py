@@ -12,11 +12,11 @@ from __future__ import annotations
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.commands import may_steer
 from bot.github.repository import Repository
 from bot.handlers.results import commit_event
 from bot.rules.owned_lines import HumanEdit
-from bot.tracker import TrackerService
+from bot.updating.commands import may_steer
+from bot.updating.tracker import TrackerService
 
 router = Router()
 

@@ -12,8 +12,8 @@ from gidgethub.sansio import Event
 
 from bot.github.repository import Repository
 from bot.handlers.results import commit_event
-from bot.handover import from_this_repository
-from bot.tracker import TrackerService
+from bot.updating.handover import from_this_repository
+from bot.updating.tracker import TrackerService
 
 router = Router()
 

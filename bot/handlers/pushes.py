@@ -10,14 +10,14 @@ from typing import Any
 
 from gidgethub.routing import Router
 
-from bot.commits import CommitEvent
 from bot.config import CONFIG_PATH
 from bot.github.app_api import InstalledRepository
 from bot.github.repository import Repository
 from bot.handlers.results import commit_event
 from bot.healing.reconcile import reconcile_repository
 from bot.journal.delivered import DeliveredEvent
-from bot.tracker import TrackerService
+from bot.updating.commits import CommitEvent
+from bot.updating.tracker import TrackerService
 
 router = Router()
 BRANCH_REF = "refs/heads/"

@@ -15,8 +15,8 @@ from typing import Any
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
-from bot.commits import CommitEvent
-from bot.tracker import TrackerService
+from bot.updating.commits import CommitEvent
+from bot.updating.tracker import TrackerService
 
 router = Router()
 

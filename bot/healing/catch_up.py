@@ -15,7 +15,7 @@ from bot.github.app_api import AppAPI
 from bot.healing.reconcile import reconcile
 from bot.healing.redeliver import Redeliverer
 from bot.journal import Journal
-from bot.tracker import TrackerService
+from bot.updating.tracker import TrackerService
 
 log = logging.getLogger(__name__)
 

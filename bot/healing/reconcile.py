@@ -16,13 +16,13 @@ import aiohttp
 from gidgethub import GitHubException
 
 from bot.app_services import GITHUB_TIMEOUT, app_services
-from bot.commits import CommitEvent
 from bot.github.app_api import AppAPI, InstalledRepository, installation_repositories, installed_repository
 from bot.github.client import GitHubUnavailable, InstallationGone
 from bot.github.repository import Repository
 from bot.journal import open_journal
 from bot.settings import Settings
-from bot.tracker import TrackerService
+from bot.updating.commits import CommitEvent
+from bot.updating.tracker import TrackerService
 
 log = logging.getLogger(__name__)
 

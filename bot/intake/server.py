@@ -30,7 +30,7 @@ from bot.intake.webhook import DeliveryRejected, parse_delivery
 from bot.journal import Journal, JournalError, journal_location, open_journal
 from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
 from bot.settings import Settings
-from bot.tracker import TrackerService
+from bot.updating.tracker import TrackerService
 
 log = logging.getLogger(__name__)
 

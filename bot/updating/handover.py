@@ -13,7 +13,6 @@ from typing import Any
 
 from gidgethub import BadRequest
 
-from bot.commits import CommitEvent, commit_url
 from bot.config import CONFIG_PATH, FixesDoneCondition, GateCondition, TrackerConfig
 from bot.github.repository import Repository
 from bot.results.commit import CommitResults
@@ -22,6 +21,7 @@ from bot.rules import RulesMemory
 from bot.tracking.render import Templates, render
 from bot.tracking.state import TrackerState
 from bot.tracking.status import StatusReport
+from bot.updating.commits import CommitEvent, commit_url
 
 log = logging.getLogger(__name__)
 

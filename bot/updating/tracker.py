@@ -16,14 +16,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.branches import BranchMembership
-from bot.commits import CommitEvent, commit_url
 from bot.config import GateCondition, TrackerConfig
-from bot.configs import RepositoryConfigs
 from bot.github.client import GitHubApp
 from bot.github.repository import Issue, Repository
 from bot.github.revoked import RevokedAccess
-from bot.handover import announce, announce_sources, ask_late_pull_request, conditions_held
 from bot.results.commit import CommitResults, ResultCollector
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
@@ -51,6 +47,10 @@ from bot.tracking.render import (
 from bot.tracking.state import RunRecord, TrackerState, human_digest
 from bot.tracking.status import StatusReport, assess, latest
 from bot.tracking.thinning import fit_block
+from bot.updating.branches import BranchMembership
+from bot.updating.commits import CommitEvent, commit_url
+from bot.updating.configs import RepositoryConfigs
+from bot.updating.handover import announce, announce_sources, ask_late_pull_request, conditions_held
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from bot.commits import CommitEvent
 from bot.config import TrackerConfig, parse_baseline
 from bot.github.repository import Repository
 from bot.healing.reconcile import latest_commit_with_results
-from bot.tracker import TrackerService
 from bot.tracking.markdown import paragraph_line_starts
 from bot.tracking.render import percent
+from bot.updating.commits import CommitEvent
+from bot.updating.tracker import TrackerService
 
 log = logging.getLogger(__name__)
 
