@@ -37,7 +37,7 @@ SECRET = "bench-secret"
 # ``python -m bot`` as it is deployed, or with uvloop installed first, to measure what uvloop buys.
 LAUNCHERS = {
     "asyncio": ("-m", "bot"),
-    "uvloop": ("-c", "import sys, uvloop; uvloop.install(); from bot.cli import main; sys.exit(main())"),
+    "uvloop": ("-c", "import sys, uvloop; uvloop.install(); from bot.ops.cli import main; sys.exit(main())"),
 }
 
 

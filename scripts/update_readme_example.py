@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.demo import replay  # noqa: E402  (the checkout's bot, not an installed one)
+from bot.ops.demo import replay  # noqa: E402  (the checkout's bot, not an installed one)
 from bot.tracking.body import block_content  # noqa: E402
 
 README = ROOT / "README.md"

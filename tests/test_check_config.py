@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.check_config import EXIT_BAD_USAGE, EXIT_INVALID, EXIT_VALID, format_duration
-from bot.cli import main
+from bot.ops.check_config import EXIT_BAD_USAGE, EXIT_INVALID, EXIT_VALID, format_duration
+from bot.ops.cli import main
 from bot.testing.examples import EXAMPLES
 
 FULL = EXAMPLES / "issue-status.full.yml"

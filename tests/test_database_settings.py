@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.ops.cli import main
 from bot.settings import Settings, SettingsError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.demo import replay, succeeded
+from bot.ops.demo import replay, succeeded
 from bot.testing.examples import EXAMPLES
 from bot.tracking.body import human_text
 from scripts.update_readme_example import README, demo_example, readme_example, timeless

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.env_file import EnvFileError, read_env_file, with_env_file, write_env_file
-from bot.register.manifest import GitHubSite
+from bot.ops.env_file import EnvFileError, read_env_file, with_env_file, write_env_file
+from bot.ops.register.manifest import GitHubSite
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK+/x\n-----END RSA PRIVATE KEY-----\n"
 

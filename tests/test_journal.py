@@ -19,7 +19,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
 from bot.journal import (
     JOURNAL_FILENAME,
     JournalEntry,
@@ -31,6 +30,7 @@ from bot.journal import (
 )
 from bot.journal.model import backoff_delay
 from bot.journal.sqlite import SCHEMA_VERSION
+from bot.ops.deliveries import add_deliveries_commands, run_deliveries_command
 from tests.postgres import AnyJournal, JournalStore
 
 REPO_ROOT = Path(__file__).parents[1]

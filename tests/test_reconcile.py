@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from gidgethub.apps import get_jwt
 
-from bot.cli import main
 from bot.github.app_api import HookDelivery
 from bot.healing.catch_up import CatchUp
 from bot.healing.reconcile import ReconcileSummary, reconcile
 from bot.healing.redeliver import undelivered
 from bot.intake.server import APP_API, CATCH_UP, JOURNAL, TRACKERS, WORKERS
+from bot.ops.cli import main
 from bot.testing.deliveries import check_run_completed, signed_headers
 from bot.testing.openapi import OpenAPISubset
 from tests.conftest import APP_ID, DEFAULT_CONFIG, WEBHOOK_SECRET

@@ -25,9 +25,9 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.env_file import read_env_file
-from bot.register.command import RegisterOptions, register
-from bot.register.manifest import GitHubSite
+from bot.ops.env_file import read_env_file
+from bot.ops.register.command import RegisterOptions, register
+from bot.ops.register.manifest import GitHubSite
 from bot.settings import Settings
 from bot.testing.deliveries import signed_headers
 from bot.testing.fake_github import FakeGitHub

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.env_file import read_env_file
+from bot.ops.env_file import read_env_file
 from bot.settings import Settings
 from bot.testing.fake_github import FakeGitHub
 from tests.test_register import APP_YAML, HOOK, free_port

@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cli import main
 from bot.healing.catch_up import CatchUp
 from bot.intake.server import APP_API, TRACKERS
 from bot.journal import JournalEntry, PostgresJournal
+from bot.ops.cli import main
 from bot.testing.deliveries import check_run_completed, deliver
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.state import StateCodec

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.ops.cli import main
 from bot.settings import DEFAULT_API_URL, Settings, SettingsError
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.check_config import EXIT_INVALID
-from bot.cli import main
+from bot.ops.check_config import EXIT_INVALID
+from bot.ops.cli import main
 from bot.testing.deliveries import pushed
 from bot.testing.examples import EXAMPLES
 from bot.tracking.body import block_content

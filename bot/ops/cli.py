@@ -13,13 +13,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.check_config import add_check_config_command, run_check_config
-from bot.deliveries_cli import add_deliveries_commands, run_deliveries_command
-from bot.env_file import EnvFileError, with_env_file
 from bot.intake.body_reading import READ_BODY_SECONDS
 from bot.journal import JournalError
 from bot.logs import configure_logging
-from bot.register.command import add_register_command, run_register
+from bot.ops.check_config import add_check_config_command, run_check_config
+from bot.ops.deliveries import add_deliveries_commands, run_deliveries_command
+from bot.ops.env_file import EnvFileError, with_env_file
+from bot.ops.register.command import add_register_command, run_register
 from bot.settings import Settings, SettingsError, log_format
 
 EXIT_BAD_SETTINGS = 2
@@ -72,7 +72,7 @@ def reconcile(repository: str | None, env_file: Path) -> int:
 
 
 def demo() -> int:
-    from bot.demo import run_demo
+    from bot.ops.demo import run_demo
 
     return asyncio.run(run_demo())
 

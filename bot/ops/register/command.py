@@ -20,10 +20,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.env_file import write_env_file
-from bot.register.exchange import ExchangeFailed, NewApp, convert_code
-from bot.register.local_page import CALLBACK_PATH, FlowFailed, local_app
-from bot.register.manifest import (
+from bot.ops.env_file import write_env_file
+from bot.ops.register.exchange import ExchangeFailed, NewApp, convert_code
+from bot.ops.register.local_page import CALLBACK_PATH, FlowFailed, local_app
+from bot.ops.register.manifest import (
     GITHUB_COM,
     GITHUB_COM_API,
     GitHubSite,
@@ -38,7 +38,7 @@ EXIT_INTERRUPTED = 130
 LOCAL_HOST = "127.0.0.1"  # the page is for this machine's browser only
 DEFAULT_PORT = 3000
 # app.yaml of the working directory, else the one of the checkout this package runs from.
-CHECKOUT_APP_YAML = Path(__file__).resolve().parents[2] / "app.yaml"
+CHECKOUT_APP_YAML = Path(__file__).resolve().parents[3] / "app.yaml"
 
 
 @dataclass(frozen=True)
