@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -28,13 +29,20 @@ EXIT_BAD_SETTINGS = 2
 EXIT_JOURNAL_UNUSABLE = 1
 
 
-def serve(env_file: Path) -> int:
+def _settings(environ: Mapping[str, str]) -> Settings | None:
+    """The settings, or None once the reason they cannot be read is printed."""
+    try:
+        return Settings.from_env(environ)
+    except SettingsError as error:
+        print(f"issue-status-bot: {error}", file=sys.stderr)
+        return None
+
+
+def serve(environ: Mapping[str, str]) -> int:
     from bot.intake.server import create_app
 
-    try:
-        settings = Settings.from_env(with_env_file(os.environ, env_file))
-    except (SettingsError, EnvFileError) as error:
-        print(f"issue-status-bot: {error}", file=sys.stderr)
+    settings = _settings(environ)
+    if settings is None:
         return EXIT_BAD_SETTINGS
     # On SIGTERM, requests being read get as long as a body may take (10 s), then work in flight gets
     # SHUTDOWN_GRACE_SECONDS (20 s): 30 s in all, within the stop timeout the README asks for (40 s).
@@ -54,13 +62,11 @@ def serve(env_file: Path) -> int:
     return 0
 
 
-def reconcile(repository: str | None, env_file: Path) -> int:
+def reconcile(repository: str | None, environ: Mapping[str, str]) -> int:
     from bot.healing.reconcile import reconcile_with_settings
 
-    try:
-        settings = Settings.from_env(with_env_file(os.environ, env_file))
-    except (SettingsError, EnvFileError) as error:
-        print(f"issue-status-bot: {error}", file=sys.stderr)
+    settings = _settings(environ)
+    if settings is None:
         return EXIT_BAD_SETTINGS
     try:
         summary = asyncio.run(reconcile_with_settings(settings, repository=repository))
@@ -99,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     add_register_command(commands)
     args = parser.parse_args(argv)
     try:
-        # LOG_FORMAT may come from the env file too, like the settings of the commands that read it.
+        # LOG_FORMAT may come from the env file too, like the settings of the commands that read it: the
+        # file is read once, here, and those commands take their settings from the same environment.
         environ = (
             with_env_file(os.environ, args.env_file) if args.command in ("serve", "reconcile") else os.environ
         )
@@ -108,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"issue-status-bot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     if args.command == "serve":
-        return serve(args.env_file)
+        return serve(environ)
     if args.command == "reconcile":
-        return reconcile(args.repo, args.env_file)
+        return reconcile(args.repo, environ)
     if args.command == "register":
         return run_register(args)
     if args.command == "check-config":
