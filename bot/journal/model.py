@@ -6,6 +6,7 @@ replicas sharing the work; the retry schedule is a pure function so every implem
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
@@ -152,3 +153,15 @@ def backoff_delay(attempts: int, *, base: float, cap: float, jitter: float) -> f
     """
     step = min(cap, base * 2.0 ** (attempts - 1))
     return step * (0.5 + 0.5 * jitter)
+
+
+def encode_payload(payload: bytes, *, compress: bool) -> tuple[str, bytes]:
+    """How a payload is stored: its ``payload_encoding`` and the stored bytes (zlib at its fastest level)."""
+    if compress:
+        return "zlib", zlib.compress(payload, 1)
+    return "identity", payload
+
+
+def decode_payload(encoding: str, stored: bytes) -> bytes:
+    """The payload as received, from what ``encode_payload`` stored."""
+    return zlib.decompress(stored) if encoding == "zlib" else stored

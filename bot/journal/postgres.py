@@ -17,7 +17,6 @@ import logging
 import random
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +33,8 @@ from bot.journal.model import (
     JournalError,
     UnknownDelivery,
     backoff_delay,
+    decode_payload,
+    encode_payload,
 )
 from bot.journal.pg_schema import migrate
 from bot.journal.pg_writer import NOTIFY_CHANNEL, PgConnection, PgGroupCommitWriter
@@ -164,7 +165,7 @@ class PostgresJournal:
         self, delivery_id: str, event: str, action: str | None, payload: bytes, key: str | None
     ) -> bool:
         received_at = self._clock()
-        encoding, stored = ("zlib", zlib.compress(payload, 1)) if self._compress else ("identity", payload)
+        encoding, stored = encode_payload(payload, compress=self._compress)
         row = (delivery_id, event, action, key, received_at, encoding, stored)
         return await self._writer.insert(row, notify=_ARRIVED + (key or ""))
 
@@ -482,12 +483,11 @@ async def _insert_deliveries(connection: PgConnection, rows: list[tuple[Any, ...
 
 
 def _entry(row: asyncpg.Record) -> JournalEntry:
-    payload = bytes(row["payload"])
     return JournalEntry(
         delivery_id=row["delivery_id"],
         event=row["event"],
         action=row["action"],
-        payload=zlib.decompress(payload) if row["payload_encoding"] == "zlib" else payload,
+        payload=decode_payload(row["payload_encoding"], bytes(row["payload"])),
         received_at=row["received_at"],
         status=row["status"],
         attempts=row["attempts"],

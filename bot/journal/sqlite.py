@@ -6,7 +6,6 @@ import json
 import random
 import sqlite3
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,8 @@ from bot.journal.model import (
     JournalError,
     UnknownDelivery,
     backoff_delay,
+    decode_payload,
+    encode_payload,
 )
 from bot.journal.writer import GroupCommitWriter, Operation
 
@@ -124,7 +125,7 @@ class SQLiteJournal:
         received_at = self._clock()
 
         def insert(connection: sqlite3.Connection) -> bool:
-            encoding, stored = _encode(payload, compress=self._compress)
+            encoding, stored = encode_payload(payload, compress=self._compress)
             cursor = connection.execute(
                 "INSERT INTO deliveries (delivery_id, event, action, key, received_at, status, attempts,"
                 " next_attempt_at, payload_encoding, payload)"
@@ -371,12 +372,6 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
         connection.execute("COMMIT")
 
 
-def _encode(payload: bytes, *, compress: bool) -> tuple[str, bytes]:
-    if compress:
-        return "zlib", zlib.compress(payload, 1)
-    return "identity", payload
-
-
 def _select(connection: sqlite3.Connection, where: str, parameters: Sequence[object]) -> list[JournalEntry]:
     rows = connection.execute(f"SELECT {_ENTRY_COLUMNS} FROM deliveries WHERE {where}", parameters)
     return [_entry(*row) for row in rows]
@@ -399,7 +394,7 @@ def _entry(
         delivery_id=delivery_id,
         event=event,
         action=action,
-        payload=zlib.decompress(payload) if payload_encoding == "zlib" else payload,
+        payload=decode_payload(payload_encoding, payload),
         received_at=received_at,
         status=status,
         attempts=attempts,
