@@ -6,8 +6,6 @@ HTML a reader would get.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable
 from xml.sax.saxutils import quoteattr
 
@@ -19,6 +17,7 @@ from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, split_body
 from bot.untrusted import MAX_SHOWN, WORD_JOINER, code_span, plain_text
 from tests import github_markdown
 from tests.harness import REPO, BotHarness, sha_of, summary
+from tests.test_results import zipped
 
 HOSTILE_NAMES = [
     "https://evil.example/x",
@@ -142,11 +141,10 @@ async def test_hostile_test_names_in_junit_are_shown_inert(bot: BotHarness) -> N
         f'<testcase classname="tests.test_security" name={quoteattr(hostile)}><failure/></testcase>'
         "</testsuite>"
     ).encode()
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("junit.xml", xml)
     run = bot.workflow(
-        "c1", {"tests": b"= 1 failed, 1 passed in 0.1s =\n"}, artifacts={"test-results": archive.getvalue()}
+        "c1",
+        {"tests": b"= 1 failed, 1 passed in 0.1s =\n"},
+        artifacts={"test-results": zipped({"junit.xml": xml})},
     )
     await bot.workflow_completed(run)
     body = bot.body
@@ -177,11 +175,10 @@ async def test_url_like_test_and_job_names_reach_the_issue_as_no_link(bot: BotHa
         f'<testcase classname="security" name={quoteattr(URL_TEST_ID)}><failure/></testcase>'
         "</testsuite>"
     ).encode()
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("junit.xml", xml)
     run = bot.workflow(
-        "c1", {"tests": b"= 1 failed, 1 passed in 0.1s =\n"}, artifacts={"test-results": archive.getvalue()}
+        "c1",
+        {"tests": b"= 1 failed, 1 passed in 0.1s =\n"},
+        artifacts={"test-results": zipped({"junit.xml": xml})},
     )
     # A second job of the same run whose log is missing: its name is shown with the reason.
     bot.fake.add_check_run(
