@@ -48,12 +48,7 @@ async def app_services(
         app_id=settings.app_id,
         private_key_pem=settings.private_key_pem,
     )
-    app_api = AppAPI(
-        session,
-        api_url=settings.api_url,
-        app_id=settings.app_id,
-        private_key_pem=settings.private_key_pem,
-    )
+    app_api = AppAPI(session, api_url=settings.api_url, app_key=tokens.app_key)
     # The App's clients know who the App is, so that only its own comments are believed.
     github = GitHubApp(
         session,

@@ -53,11 +53,9 @@ def timestamp(iso: str) -> float:
 class AppAPI:
     """Calls authenticated as the App itself, with a JWT signed by its private key."""
 
-    def __init__(
-        self, session: aiohttp.ClientSession, *, api_url: str, app_id: int, private_key_pem: bytes
-    ) -> None:
+    def __init__(self, session: aiohttp.ClientSession, *, api_url: str, app_key: AppKey) -> None:
         self._gh = GitHubAPI(session, USER_AGENT, base_url=api_url)
-        self._key = AppKey(app_id, private_key_pem)
+        self._key = app_key
         self._bot_login: str | None = None
         self._learning = asyncio.Lock()
 

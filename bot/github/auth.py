@@ -76,7 +76,7 @@ class InstallationTokens:
     ) -> None:
         self._session = session
         self._api_url = api_url
-        self._key = AppKey(app_id, private_key_pem)
+        self.app_key = AppKey(app_id, private_key_pem)  # AppAPI signs with it too: parsed once
         self._cache: cachetools.TLRUCache[int, InstallationToken] = cachetools.TLRUCache(
             maxsize=max_installations,
             ttu=lambda _id, token, _now: token.expires_at - TOKEN_REFRESH_MARGIN_SECONDS,
@@ -123,7 +123,7 @@ class InstallationTokens:
                 "/app/installations/{installation_id}/access_tokens",
                 {"installation_id": installation_id},
                 data=b"",
-                jwt=self._key.jwt(),
+                jwt=self.app_key.jwt(),
             )
         except BadRequest as refused:
             status = int(refused.status_code)
