@@ -145,6 +145,31 @@ class Journal(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed entry comes back: after a backoff, until its attempts are used up and it is parked."""
+
+    max_attempts: int
+    base_delay: float
+    max_delay: float
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+
+    def after_failure(
+        self, attempts: int, now: float, jitter: Callable[[], float], *, park: bool
+    ) -> tuple[DeliveryStatus, float]:
+        """The status and next attempt time of an entry that has failed ``attempts`` times, the last ``now``.
+
+        ``park`` parks it at once; ``jitter`` is drawn only for a retry.
+        """
+        if park or attempts >= self.max_attempts:
+            return "dead", now
+        delay = backoff_delay(attempts, base=self.base_delay, cap=self.max_delay, jitter=jitter())
+        return "failed", now + delay
+
+
 def backoff_delay(attempts: int, *, base: float, cap: float, jitter: float) -> float:
     """Seconds to wait after the ``attempts``-th failure: exponential, capped, then jittered.
 

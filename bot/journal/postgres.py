@@ -31,8 +31,8 @@ from bot.journal.model import (
     DeliveryStatus,
     JournalEntry,
     JournalError,
+    RetryPolicy,
     UnknownDelivery,
-    backoff_delay,
     decode_payload,
     encode_payload,
 )
@@ -80,9 +80,7 @@ class PostgresJournal:
         pool: asyncpg.Pool,
         url: str,
         *,
-        max_attempts: int,
-        base_delay: float,
-        max_delay: float,
+        retries: RetryPolicy,
         compress_payloads: bool,
         lease_seconds: float,
         renew_every: float,
@@ -93,9 +91,7 @@ class PostgresJournal:
         self.where = describe_url(url)
         self._pool = pool
         self._url = url
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
+        self._retries = retries
         self._compress = compress_payloads
         self._lease = lease_seconds
         self._renew_every = renew_every
@@ -126,8 +122,7 @@ class PostgresJournal:
         replica: bool = True,
     ) -> PostgresJournal:
         """Connect, migrate the schema, and (a ``replica``, not a one-off command) keep its leases alive."""
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        retries = RetryPolicy(max_attempts, base_delay, max_delay)  # refused before connecting
         where = describe_url(url)
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
@@ -142,9 +137,7 @@ class PostgresJournal:
         journal = cls(
             pool,
             url,
-            max_attempts=max_attempts,
-            base_delay=base_delay,
-            max_delay=max_delay,
+            retries=retries,
             compress_payloads=compress_payloads,
             lease_seconds=lease_seconds,
             renew_every=lease_seconds / 3 if renew_every is None else renew_every,
@@ -225,8 +218,6 @@ class PostgresJournal:
         await self._writer.submit(mark_done, notify=_SETTLED)
 
     async def fail(self, delivery_id: str, error: str, now: float, *, park: bool = False) -> JournalEntry:
-        jitter = self._jitter()
-
         async def mark_failed(connection: PgConnection) -> JournalEntry:
             attempts = await connection.fetchval(
                 "SELECT attempts FROM deliveries WHERE delivery_id = $1", delivery_id
@@ -234,11 +225,7 @@ class PostgresJournal:
             if attempts is None:
                 raise UnknownDelivery(delivery_id)
             attempts += 1
-            if park or attempts >= self._max_attempts:
-                status, next_attempt_at = "dead", now
-            else:
-                delay = backoff_delay(attempts, base=self._base_delay, cap=self._max_delay, jitter=jitter)
-                status, next_attempt_at = "failed", now + delay
+            status, next_attempt_at = self._retries.after_failure(attempts, now, self._jitter, park=park)
             row = await connection.fetchrow(
                 "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4,"
                 f" claimed_by = NULL, lease_until = NULL WHERE delivery_id = $5 RETURNING {_ENTRY_COLUMNS}",

@@ -19,8 +19,8 @@ from bot.journal.model import (
     DeliveryStatus,
     JournalEntry,
     JournalError,
+    RetryPolicy,
     UnknownDelivery,
-    backoff_delay,
     decode_payload,
     encode_payload,
 )
@@ -102,12 +102,8 @@ class SQLiteJournal:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        self._retries = RetryPolicy(max_attempts, base_delay, max_delay)
         self.path = path
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
         self._compress = compress_payloads
         self._clock = clock
         self._jitter = jitter
@@ -184,13 +180,7 @@ class SQLiteJournal:
             if row is None:
                 raise UnknownDelivery(delivery_id)
             attempts = row[0] + 1
-            if park or attempts >= self._max_attempts:
-                status, next_attempt_at = "dead", now
-            else:
-                delay = backoff_delay(
-                    attempts, base=self._base_delay, cap=self._max_delay, jitter=self._jitter()
-                )
-                status, next_attempt_at = "failed", now + delay
+            status, next_attempt_at = self._retries.after_failure(attempts, now, self._jitter, park=park)
             connection.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?"
                 " WHERE delivery_id = ?",
