@@ -119,6 +119,11 @@ async def comment(bot: BotHarness, text: str, user: str, sender_type: str = "Use
     return await bot.send("issue_comment", payload)
 
 
+async def command(bot: BotHarness, text: str, user: str) -> None:
+    """``user`` comments ``text`` on the tracking issue, and the delivery is accepted."""
+    assert await comment(bot, text, user) == 202
+
+
 def reactions(bot: BotHarness) -> list[object]:
     return [c for c in bot.fake.calls("POST") if c.path.endswith("/reactions")]
 

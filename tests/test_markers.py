@@ -9,16 +9,8 @@ from __future__ import annotations
 import pytest
 
 from bot.rules.events import event_key
-from bot.testing.deliveries import issue_comment_created
-from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, sha_of, summary
-
-
-async def command(bot: BotHarness, text: str, user: str) -> None:
-    stored = bot.fake.add_comment(REPO, ISSUE, text, user=user)
-    payload = issue_comment_created(
-        bot.repository, bot.fake.issue(REPO, ISSUE), stored, installation_id=INSTALLATION_ID
-    )
-    assert await bot.send("issue_comment", payload) == 202
+from tests.harness import ISSUE, REPO, BotHarness, sha_of, summary
+from tests.test_commands import command
 
 
 @pytest.mark.parametrize("author", ["mallory", "github-actions[bot]"])

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.testing.deliveries import issue_comment_created, issue_edited
+from bot.testing.deliveries import issue_edited
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
+from tests.test_commands import command
 
 READINESS = "Production deployment readiness verified"
 MANUAL_CONFIG = f"""\
@@ -38,14 +39,6 @@ async def edit(bot: BotHarness, old: str, new: str, sender: str, sender_type: st
         installation_id=INSTALLATION_ID,
     )
     assert await bot.send("issues", payload) == 202
-
-
-async def command(bot: BotHarness, text: str, user: str) -> None:
-    stored = bot.fake.add_comment(REPO, ISSUE, text, user=user)
-    payload = issue_comment_created(
-        bot.repository, bot.fake.issue(REPO, ISSUE), stored, installation_id=INSTALLATION_ID
-    )
-    assert await bot.send("issue_comment", payload) == 202
 
 
 def handovers(bot: BotHarness) -> list[str]:

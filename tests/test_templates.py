@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing.deliveries import deliver, example, issue_comment_created
+from bot.testing.deliveries import deliver, example
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
-from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
+from tests.harness import ISSUE, REPO, BotHarness, summary
+from tests.test_commands import comment
 
 CONFIG = "templates: .github/issue-status\ntrackers:\n  - issue: 2\n    review:\n      reviewers: [octocat]\n"
 OWN_BLOCK = "## Our build health: {{ report.rate | percent }}\n{{ state_marker }}\n"
@@ -145,11 +146,7 @@ async def test_a_hostile_comment_template_falls_back_to_the_built_in_reply(bot: 
     bot.fake.put_file(
         REPO, ".github/issue-status/command_reply.md.j2", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"
     )
-    stored = bot.fake.add_comment(REPO, ISSUE, "/status refresh", user="passerby")
-    payload = issue_comment_created(
-        bot.repository, bot.fake.issue(REPO, ISSUE), stored, installation_id=INSTALLATION_ID
-    )
-    await bot.send("issue_comment", payload)
+    await comment(bot, "/status refresh", "passerby")
     assert bot.comments[-1].startswith("Thanks for the suggestion, @passerby!")
     assert bot.failed_deliveries == 0
 
@@ -194,9 +191,5 @@ async def test_comment_templates_can_be_overridden_too(bot: BotHarness) -> None:
     bot.fake.put_file(
         REPO, ".github/issue-status/command_reply.md.j2", "Sorry {{ user }}, maintainers only.\n{{ marker }}"
     )
-    stored = bot.fake.add_comment(REPO, ISSUE, "/status refresh", user="passerby")
-    payload = issue_comment_created(
-        bot.repository, bot.fake.issue(REPO, ISSUE), stored, installation_id=INSTALLATION_ID
-    )
-    await bot.send("issue_comment", payload)
+    await comment(bot, "/status refresh", "passerby")
     assert bot.comments[-1].startswith("Sorry passerby, maintainers only.")
