@@ -42,8 +42,9 @@ class RevokedAccess:
     def installed(self, installation_id: int, repositories: list[str] | None = None) -> None:
         """Installed again (every repository of it), or ``repositories`` added again: work may go ahead."""
         self._installations.pop(installation_id, None)
+        again = None if repositories is None else {repository.lower() for repository in repositories}
         for key in list(self._repositories):
-            if key[0] == installation_id and (repositories is None or key[1] in map(str.lower, repositories)):
+            if key[0] == installation_id and (again is None or key[1] in again):
                 self._repositories.pop(key, None)
 
     def check(self, installation_id: int, repository: str | None) -> None:
