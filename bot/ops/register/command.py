@@ -71,8 +71,7 @@ def run_register(args: argparse.Namespace) -> int:
     try:
         site = GitHubSite.of(args.github_url, args.api_url)
     except ManifestError as error:
-        print(f"issue-status-bot register: {error}", file=sys.stderr)
-        return EXIT_BAD_OPTIONS
+        return _fail(str(error), EXIT_BAD_OPTIONS)
     app_yaml = args.app_yaml or (Path("app.yaml") if Path("app.yaml").is_file() else CHECKOUT_APP_YAML)
     options = RegisterOptions(
         site, args.org, args.webhook_url, args.port, args.env_file, args.force, app_yaml
@@ -80,8 +79,7 @@ def run_register(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(register(options))
     except KeyboardInterrupt:
-        print("issue-status-bot register: cancelled; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _fail("cancelled; nothing was written", EXIT_INTERRUPTED)
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> int:
