@@ -233,27 +233,35 @@ class ServerProcess:
                 assert await self.process.wait() == 0
 
 
-async def test_kill_9_during_intake_and_work_loses_and_doubles_nothing(
-    github: FakeGitHub, private_key_pem: bytes, canonical_body: str, tmp_path: Path
-) -> None:
+def tracked_story(
+    github: FakeGitHub, canonical_body: str, tag: str, commits: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The tracked issue's repository, and a delivery id and payload per commit ``sha_of(f"{tag}{n}")``."""
     repository = github.add_repository(REPO)
     github.add_installation(INSTALLATION_ID, [REPO])
     github.add_collaborator(REPO, "octocat", "write")
     github.put_file(REPO, ".github/issue-status.yml", DEFAULT_CONFIG)
     github.add_issue(REPO, "Reach >90% test pass rate", canonical_body, number=ISSUE)
-    commits = 40
     deliveries: list[tuple[str, dict[str, Any]]] = []
     for n in range(commits):
         failed = max(84 - 3 * n, 5)  # the pass rate climbs and crosses the gate once, at n = 21
         run = github.add_check_run(
             REPO,
-            sha_of(f"k{n}"),
+            sha_of(f"{tag}{n}"),
             "tests",
             output={"summary": summary(failed, 227 - failed)},
             head_branch="main",
         )
         payload = check_run_completed(repository, run, installation_id=INSTALLATION_ID, head_branch="main")
         deliveries.append((str(uuid.uuid4()), payload))
+    return deliveries
+
+
+async def test_kill_9_during_intake_and_work_loses_and_doubles_nothing(
+    github: FakeGitHub, private_key_pem: bytes, canonical_body: str, tmp_path: Path
+) -> None:
+    commits = 40
+    deliveries = tracked_story(github, canonical_body, "k", commits)
 
     server = ServerProcess(github, private_key_pem, tmp_path / "state")
     acknowledged: set[str] = set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,12 @@ from bot.healing.catch_up import CatchUp
 from bot.intake.server import APP_API, TRACKERS
 from bot.journal import JournalEntry, PostgresJournal
 from bot.ops.cli import main
-from bot.testing.deliveries import check_run_completed, deliver
+from bot.testing.deliveries import deliver
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.state import StateCodec
-from tests.conftest import APP_ID, DEFAULT_CONFIG, STATE_KEY, WEBHOOK_SECRET
-from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, sha_of, summary
-from tests.test_durability import ServerProcess
+from tests.conftest import APP_ID, STATE_KEY, WEBHOOK_SECRET
+from tests.harness import ISSUE, REPO, BotHarness, sha_of
+from tests.test_durability import ServerProcess, tracked_story
 from tests.test_reconcile import ci_finished
 
 PAYLOAD = b'{"action": "completed"}'
@@ -198,24 +197,8 @@ async def test_the_reconcile_command_keeps_its_state_in_the_shared_journal(
 async def test_two_serve_processes_share_a_story_and_one_killed_mid_work_doubles_nothing(
     github: FakeGitHub, private_key_pem: bytes, canonical_body: str, tmp_path: Path, database_url: str
 ) -> None:
-    repository = github.add_repository(REPO)
-    github.add_installation(INSTALLATION_ID, [REPO])
-    github.add_collaborator(REPO, "octocat", "write")
-    github.put_file(REPO, ".github/issue-status.yml", DEFAULT_CONFIG)
-    github.add_issue(REPO, "Reach >90% test pass rate", canonical_body, number=ISSUE)
     commits = 40
-    deliveries: list[tuple[str, dict[str, Any]]] = []
-    for n in range(commits):
-        failed = max(84 - 3 * n, 5)  # the pass rate climbs and crosses the gate once, at n = 21
-        run = github.add_check_run(
-            REPO,
-            sha_of(f"r{n}"),
-            "tests",
-            output={"summary": summary(failed, 227 - failed)},
-            head_branch="main",
-        )
-        payload = check_run_completed(repository, run, installation_id=INSTALLATION_ID, head_branch="main")
-        deliveries.append((str(uuid.uuid4()), payload))
+    deliveries = tracked_story(github, canonical_body, "r", commits)
 
     servers = [ServerProcess(github, private_key_pem, tmp_path / f"state-{n}") for n in range(2)]
     for server in servers:
