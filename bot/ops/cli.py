@@ -29,21 +29,19 @@ EXIT_BAD_SETTINGS = 2
 EXIT_JOURNAL_UNUSABLE = 1
 
 
-def _settings(environ: Mapping[str, str]) -> Settings | None:
-    """The settings, or None once the reason they cannot be read is printed."""
-    try:
-        return Settings.from_env(environ)
-    except SettingsError as error:
-        print(f"issue-status-bot: {error}", file=sys.stderr)
-        return None
+def _fail(error: Exception, code: int) -> int:
+    """One line on stderr, no traceback, and the exit code."""
+    print(f"issue-status-bot: {error}", file=sys.stderr)
+    return code
 
 
 def serve(environ: Mapping[str, str]) -> int:
     from bot.intake.server import create_app
 
-    settings = _settings(environ)
-    if settings is None:
-        return EXIT_BAD_SETTINGS
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as error:
+        return _fail(error, EXIT_BAD_SETTINGS)
     # On SIGTERM, requests being read get as long as a body may take (10 s), then work in flight gets
     # SHUTDOWN_GRACE_SECONDS (20 s): 30 s in all, within the stop timeout the README asks for (40 s).
     # The server logs its own start-up line (version, address, journal, trackers) once it is ready.
@@ -57,22 +55,21 @@ def serve(environ: Mapping[str, str]) -> int:
             shutdown_timeout=READ_BODY_SECONDS,
         )
     except JournalError as error:
-        print(f"issue-status-bot: {error}", file=sys.stderr)
-        return EXIT_JOURNAL_UNUSABLE
+        return _fail(error, EXIT_JOURNAL_UNUSABLE)
     return 0
 
 
 def reconcile(repository: str | None, environ: Mapping[str, str]) -> int:
     from bot.healing.reconcile import reconcile_with_settings
 
-    settings = _settings(environ)
-    if settings is None:
-        return EXIT_BAD_SETTINGS
+    try:
+        settings = Settings.from_env(environ)
+    except SettingsError as error:
+        return _fail(error, EXIT_BAD_SETTINGS)
     try:
         summary = asyncio.run(reconcile_with_settings(settings, repository=repository))
     except JournalError as error:
-        print(f"issue-status-bot: {error}", file=sys.stderr)
-        return EXIT_JOURNAL_UNUSABLE
+        return _fail(error, EXIT_JOURNAL_UNUSABLE)
     print(summary)
     return 0 if summary.ok else 1
 
@@ -112,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         configure_logging(args.log_level, log_format(environ))
     except (SettingsError, EnvFileError) as error:
-        print(f"issue-status-bot: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTINGS
+        return _fail(error, EXIT_BAD_SETTINGS)
     if args.command == "serve":
         return serve(environ)
     if args.command == "reconcile":
