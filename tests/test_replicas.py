@@ -22,19 +22,11 @@ from bot.tracking.state import StateCodec
 from tests.conftest import APP_ID, STATE_KEY, WEBHOOK_SECRET
 from tests.harness import ISSUE, REPO, BotHarness, sha_of
 from tests.test_durability import ServerProcess, tracked_story
+from tests.test_journal import T0, Clock
 from tests.test_reconcile import ci_finished
 
 PAYLOAD = b'{"action": "completed"}'
 EVENT_MARKER = re.compile(r"<!-- issue-status-bot:event (\S+) -->")
-T0 = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
