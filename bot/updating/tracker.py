@@ -88,6 +88,14 @@ class TrackerService:
         await asyncio.to_thread(read_markdown, issue.body)
         return issue
 
+    async def _open_tracker(self, repo: Repository, number: int) -> tuple[Issue, TrackerState] | None:
+        """The tracking issue and its state, when it is an open issue with a status block the bot wrote
+        (what all but a commit's results work from); None otherwise."""
+        issue = await self._issue(repo, number)
+        if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
+            return None
+        return issue, await self.states.read(issue.body, f"{repo.full_name}#{number}")
+
     def _lock(self, repository: str, issue: int) -> asyncio.Lock:
         key = (repository, issue)
         lock = self._locks.get(key)
@@ -126,11 +134,10 @@ class TrackerService:
         self, repo: Repository, tracker: TrackerConfig, event: CommitEvent, paths: Sequence[str], at: datetime
     ) -> None:
         where = f"{repo.full_name}#{tracker.issue}"
-        issue = await self._issue(repo, tracker.issue)
-        block = block_content(issue.body)
-        if issue.is_pull_request or issue.state != "open" or block is None:
+        tracked = await self._open_tracker(repo, tracker.issue)
+        if tracked is None:
             return  # fixes start from a status block the bot already wrote
-        state = await self.states.read(issue.body, where)
+        issue, state = tracked
         finished = [r for r in state.runs if not r.provisional]
         rate = tracker.rate_of(finished[-1].counts) if finished else None
         memory = RulesMemory.from_data(state.rules)
@@ -154,10 +161,10 @@ class TrackerService:
             return
         where = f"{repo.full_name}#{number}"
         async with self._lock(repo.full_name, number):
-            issue = await self._issue(repo, number)
-            if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
+            tracked = await self._open_tracker(repo, number)
+            if tracked is None:
                 return
-            state = await self.states.read(issue.body, where)
+            issue, state = tracked
             memory = RulesMemory.from_data(state.rules)
             undone: tuple[Tick, ...] = ()
             if edit.may_steer:
@@ -206,12 +213,11 @@ class TrackerService:
         self, repo: Repository, tracker: TrackerConfig, baseline: float | None, where_from: CommitEvent
     ) -> float | None:
         """Set the tracker's baseline (None: the current rate); returns it, or None with nothing recorded."""
-        where = f"{repo.full_name}#{tracker.issue}"
         async with self._lock(repo.full_name, tracker.issue):
-            issue = await self._issue(repo, tracker.issue)
-            if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
+            tracked = await self._open_tracker(repo, tracker.issue)
+            if tracked is None:
                 return None
-            state = await self.states.read(issue.body, where)
+            issue, state = tracked
             report = latest(state, tracker)
             if report is None:
                 return None
@@ -241,10 +247,10 @@ class TrackerService:
         for tracker in config.trackers_for_branch(branch, where_from.default_branch) if config else ():
             where = f"{repo.full_name}#{tracker.issue}"
             async with self._lock(repo.full_name, tracker.issue):
-                issue = await self._issue(repo, tracker.issue)
-                if issue.is_pull_request or issue.state != "open" or block_content(issue.body) is None:
+                tracked = await self._open_tracker(repo, tracker.issue)
+                if tracked is None:
                     continue
-                state = await self.states.read(issue.body, where)
+                _, state = tracked
                 report = latest(state, tracker)
                 if report is None or not conditions_held(tracker, state):
                     log.info("%s: pull request #%s came before the hand-over", where, pr.get("number"))
