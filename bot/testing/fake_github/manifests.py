@@ -12,13 +12,11 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from bot.testing.fake_github.auth import RegisteredApp
 from bot.testing.fake_github.calls import Answer, Call
 from bot.testing.fake_github.records import GitHubError, not_found
 from bot.testing.fake_github.state import ManifestCode, World
+from bot.testing.loopback import new_app_key
 
 ACCESS_LEVELS = ("read", "write", "admin")
 CODE_LIFETIME = 60 * 60  # GitHub: "you have one hour to exchange the code"
@@ -81,18 +79,10 @@ def slug_of(name: str) -> str:
 
 def create_app(world: World, manifest: dict[str, Any], name: str, owner: dict[str, Any], web_url: str) -> str:
     """Register the App the form describes and return the code its redirect carries."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    key = new_app_key()
     app_id, slug = world.new_id(), slug_of(name)
     permissions = {"metadata": "read", **(manifest.get("default_permissions") or {})}
-    world.apps[app_id] = RegisteredApp(app_id, public, slug, permissions)
+    world.apps[app_id] = RegisteredApp(app_id, key.public_pem, slug, permissions)
     app_json = world.shapes.app(slug, app_id)
     app_json.update(
         name=name,
@@ -104,7 +94,7 @@ def create_app(world: World, manifest: dict[str, Any], name: str, owner: dict[st
         events=list(manifest.get("default_events") or []),
         client_secret=secrets.token_hex(20),
         webhook_secret=secrets.token_hex(20),
-        pem=pem,
+        pem=key.private_pem.decode(),
     )
     code = secrets.token_hex(10)
     world.manifest_codes[code] = ManifestCode(app_json, world.clock.now())
