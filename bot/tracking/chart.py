@@ -108,20 +108,16 @@ def text_trend(
     shown = [f"{rate:.1f}%" for rate in rates]
     if len(shown) > last + 2:  # an ellipsis standing for one rate would save nothing
         shown = [shown[0], "…", *shown[-last:]]
-    label = gate_label if gate_label is not None else f"{_gate_percent(gate):g}%"
+    label = gate_label if gate_label is not None else f"{_percent(gate, 'gate'):g}%"
     text = f"{' → '.join(shown)} (gate {label})"
     if sparkline:
-        text = f"{_sparkline(rates, _y_range([*rates, _gate_percent(gate)]))} {text}"
+        text = f"{_sparkline(rates, _y_range([*rates, _percent(gate, 'gate')]))} {text}"
     return text
 
 
 def _one_decimal(fraction: float) -> float:
     """A fraction as a percentage rounded to one decimal, the precision the status block shows."""
     return round(fraction * 100, 1)
-
-
-def _gate_percent(gate: float) -> float:
-    return _percent(gate, "gate")
 
 
 def _percent(fraction: float, what: str) -> float:
