@@ -28,7 +28,7 @@ from aiohttp import web
 
 from bot.intake.server import WORKERS, create_app
 from bot.settings import Settings
-from bot.testing.deliveries import deliver, example, issue_edited, workflow_run_completed
+from bot.testing.deliveries import deliver, issue_edited, pushed, workflow_run_completed
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
 from bot.testing.loopback import new_app_key, serving
@@ -164,22 +164,14 @@ class Replay:
         return status
 
     async def push(self, session: aiohttp.ClientSession, push: Push) -> int:
-        payload = example("push")
-        sha = commit_sha(push.label)
-        payload.update(ref=f"refs/heads/{BRANCH}", after=sha, created=False, deleted=False, base_ref=None)
-        commit = {
-            **payload["head_commit"],
-            "id": sha,
-            "message": push.label,
-            "added": [],
-            "removed": [],
-            "modified": [push.path],
-        }
-        commit["timestamp"] = self.fake.clock.iso(self.fake.clock.now())
-        payload["commits"] = [commit]
-        payload["head_commit"] = commit
-        payload["repository"] = self.repository
-        payload["installation"] = {"id": INSTALLATION_ID}
+        payload = pushed(
+            self.repository,
+            branch=BRANCH,
+            before="0" * 40,
+            after=commit_sha(push.label),
+            paths=[push.path],
+            installation_id=INSTALLATION_ID,
+        )
         return await self.send(session, "push", payload)
 
     async def ci(self, session: aiohttp.ClientSession, run: Run) -> int:
