@@ -19,6 +19,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.journal.model import JournalError
+from bot.journal.writer import Outcome, resolve
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class PgGroupCommitWriter:
                 await self._execute(batch)
 
     async def _execute(self, batch: list[_Request]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 rows = [request for request in batch if request.operation is None]
@@ -126,10 +127,4 @@ class PgGroupCommitWriter:
             failure = JournalError(f"journal write failed: {error}")
             failure.__cause__ = error
             outcomes = [(request.future, None, failure) for request in batch]
-        for future, result, problem in outcomes:
-            if future.done():  # the caller was cancelled; the write stands regardless
-                continue
-            if problem is None:
-                future.set_result(result)
-            else:
-                future.set_exception(problem)
+        resolve(outcomes)

@@ -43,7 +43,7 @@ class _Request:
     future: asyncio.Future[Any]
 
 
-_Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 
 class GroupCommitWriter:
@@ -113,9 +113,9 @@ class GroupCommitWriter:
                 return batch, False
         return batch, True
 
-    def _execute(self, connection: sqlite3.Connection, batch: list[_Request]) -> list[_Outcome]:
+    def _execute(self, connection: sqlite3.Connection, batch: list[_Request]) -> list[Outcome]:
         writes = any(request.writes for request in batch)
-        outcomes: list[_Outcome] = []
+        outcomes: list[Outcome] = []
         self._hooks.begin()
         try:
             if writes:
@@ -140,14 +140,14 @@ class GroupCommitWriter:
             return [(request.future, None, failure) for request in batch]
         return outcomes
 
-    def _settle(self, outcomes: list[_Outcome]) -> None:
+    def _settle(self, outcomes: list[Outcome]) -> None:
         """Hand results back with one wake-up per event loop, not one per request."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
         for outcome in outcomes:
             by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
         for loop, settled in by_loop.items():
             try:
-                loop.call_soon_threadsafe(_resolve, settled)
+                loop.call_soon_threadsafe(resolve, settled)
             except RuntimeError:
                 log.debug("journal results for a closed event loop dropped")
 
@@ -162,7 +162,8 @@ class GroupCommitWriter:
                 self._settle([(request.future, None, JournalError("the journal is closed"))])
 
 
-def _resolve(outcomes: list[_Outcome]) -> None:
+def resolve(outcomes: list[Outcome]) -> None:
+    """Hand each caller its result or error (run on the callers' event loop); a cancelled caller gets none."""
     for future, result, error in outcomes:
         if future.done():  # the caller was cancelled; the write stands regardless
             continue
