@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import itertools
 import json
 import time
 
 import aiohttp
-from harness import SECRET, BotProcess, journal_env, journal_name, machine, start_fake
+from harness import SECRET, BotProcess, journal_env, journal_name, machine, sha_of, start_fake
 
 from bot.testing.deliveries import check_run_completed, signed_headers
 from bot.testing.examples import EXAMPLES
@@ -37,10 +36,6 @@ from bot.testing.loopback import new_app_key
 CONFIG = "trackers:\n  - issue: 1\n    gate: '>90%'\n"
 FIRST_INSTALLATION = 1000
 DEADLINE_SECONDS = 900
-
-
-def sha_of(label: str) -> str:
-    return hashlib.sha1(label.encode()).hexdigest()
 
 
 def seed(fake: FakeGitHub, repositories: int, commits: int, jobs: int) -> tuple[list[bytes], dict[str, str]]:

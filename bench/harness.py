@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -147,6 +148,11 @@ async def journal_env(postgres: str | None) -> AsyncIterator[dict[str, str]]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def sha_of(label: str) -> str:
+    """A commit sha made up from ``label``, the same for the same label."""
+    return hashlib.sha1(label.encode()).hexdigest()
 
 
 def journal_name(postgres: str | None) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import random
 import statistics
@@ -30,7 +29,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from harness import APP_ID, SECRET, BotProcess, machine
+from harness import APP_ID, SECRET, BotProcess, machine, sha_of
 
 from bot.testing.deliveries import (
     check_run_completed,
@@ -73,10 +72,6 @@ class WriteWatch:
             return answer
 
         fake._serve_api = watched  # type: ignore[method-assign]
-
-
-def sha_of(label: str) -> str:
-    return hashlib.sha1(label.encode()).hexdigest()
 
 
 async def one_commit(
