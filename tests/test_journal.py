@@ -52,17 +52,9 @@ def clock() -> Clock:
     return Clock()
 
 
-Store = JournalStore
-
-
 @pytest.fixture
-def store(journal_store: JournalStore) -> JournalStore:
-    return journal_store
-
-
-@pytest.fixture
-async def journal(store: Store, clock: Clock) -> AsyncIterator[AnyJournal]:
-    opened = await store.open(max_attempts=3, clock=clock, jitter=lambda: 0.0)
+async def journal(journal_store: JournalStore, clock: Clock) -> AsyncIterator[AnyJournal]:
+    opened = await journal_store.open(max_attempts=3, clock=clock, jitter=lambda: 0.0)
     yield opened
     await opened.close()
 
@@ -79,8 +71,10 @@ def ids(entries: list[JournalEntry]) -> list[str]:
 
 
 @pytest.mark.parametrize("compress", [True, False], ids=["zlib", "raw"])
-async def test_a_recorded_delivery_reads_back_byte_for_byte_as_pending(store: Store, compress: bool) -> None:
-    journal = await store.open(compress_payloads=compress, clock=lambda: T0)
+async def test_a_recorded_delivery_reads_back_byte_for_byte_as_pending(
+    journal_store: JournalStore, compress: bool
+) -> None:
+    journal = await journal_store.open(compress_payloads=compress, clock=lambda: T0)
     assert await journal.record("d-1", "check_run", "completed", PAYLOAD, "octo/repo#2") is True
     assert await journal.get("d-1") == JournalEntry(
         delivery_id="d-1",
@@ -108,20 +102,22 @@ async def test_duplicates_racing_in_one_batch_are_recorded_once(journal: AnyJour
     assert sorted(outcomes) == [False, False, False, False, True]
 
 
-async def test_200_concurrent_records_share_few_commits_and_all_survive_a_reopen(store: Store) -> None:
-    journal = await store.open()
+async def test_200_concurrent_records_share_few_commits_and_all_survive_a_reopen(
+    journal_store: JournalStore,
+) -> None:
+    journal = await journal_store.open()
     outcomes = await asyncio.gather(*(record(journal, f"d-{n}") for n in range(200)))
     assert all(outcomes)
     assert journal.commits <= 20
     await journal.close()
 
-    reopened = await store.open()
+    reopened = await journal_store.open()
     assert len(await reopened.list(limit=1000)) == 200
     assert all([await reopened.get(f"d-{n}") is not None for n in range(200)])
     await reopened.close()
 
 
-async def refuse_poison(store: Store) -> None:
+async def refuse_poison(store: JournalStore) -> None:
     """A write the store refuses, like a full disk would."""
     await (await store.open()).close()  # creates the schema
     if store.url is None:
@@ -141,10 +137,10 @@ async def refuse_poison(store: Store) -> None:
 
 
 async def test_a_failed_commit_fails_every_caller_in_its_batch_and_persists_none_of_them(
-    store: Store,
+    journal_store: JournalStore,
 ) -> None:
-    await refuse_poison(store)
-    journal = await store.open()
+    await refuse_poison(journal_store)
+    journal = await journal_store.open()
     outcomes = await asyncio.gather(
         *(record(journal, delivery_id) for delivery_id in ["a", "b", "poison", "c", "d"]),
         return_exceptions=True,
@@ -157,9 +153,9 @@ async def test_a_failed_commit_fails_every_caller_in_its_batch_and_persists_none
     await journal.close()
 
 
-def test_acknowledged_records_survive_kill_9_of_the_recording_process(store: Store) -> None:
+def test_acknowledged_records_survive_kill_9_of_the_recording_process(journal_store: JournalStore) -> None:
     with subprocess.Popen(
-        [sys.executable, "-c", RECORDING_CHILD, str(store.path), store.url or ""],
+        [sys.executable, "-c", RECORDING_CHILD, str(journal_store.path), journal_store.url or ""],
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     ) as child:
@@ -175,7 +171,7 @@ def test_acknowledged_records_survive_kill_9_of_the_recording_process(store: Sto
     assert len(acknowledged) >= 500
 
     async def missing() -> list[str]:
-        journal = await store.open()
+        journal = await journal_store.open()
         absent = [delivery_id for delivery_id in acknowledged if await journal.get(delivery_id) is None]
         await journal.close()
         return absent
@@ -260,9 +256,9 @@ async def test_claim_hands_out_at_most_limit_entries(journal: AnyJournal, limit:
 
 
 async def test_entries_in_progress_when_the_process_stopped_are_claimed_again_after_reopen(
-    store: Store, clock: Clock
+    journal_store: JournalStore, clock: Clock
 ) -> None:
-    journal = await store.open(clock=clock, jitter=lambda: 0.0)
+    journal = await journal_store.open(clock=clock, jitter=lambda: 0.0)
     for delivery_id, key in [("a1", "A"), ("b1", "B"), ("c1", "C")]:
         await record(journal, delivery_id, key)
     await journal.complete("c1")
@@ -271,7 +267,7 @@ async def test_entries_in_progress_when_the_process_stopped_are_claimed_again_af
     assert (await journal.counts())["in_progress"] == 2
     await journal.close()  # no complete(): as if the worker died mid-way
 
-    reopened = await store.open(clock=clock)
+    reopened = await journal_store.open(clock=clock)
     assert [(e.delivery_id, e.status) for e in await reopened.claim(10, T0)] == [
         ("a1", "pending"),
         ("b1", "failed"),
@@ -462,16 +458,16 @@ def deliveries(place: Place, *argv: str) -> int:
 
 
 @pytest.fixture
-def state_dir(store: Store, tmp_path: Path) -> Place:
+def state_dir(journal_store: JournalStore, tmp_path: Path) -> Place:
     async def fill() -> None:
-        journal = await store.open(max_attempts=1, clock=lambda: T0)
+        journal = await journal_store.open(max_attempts=1, clock=lambda: T0)
         await journal.record("72d3162e-cc78-11e3-81ab-4c9367dc0958", "check_run", "completed", PAYLOAD, None)
         await journal.record("dead-1", "check_run", "completed", b'{"action": "completed"}', "octo/repo#2")
         await journal.fail("dead-1", "GitHub answered 422: Validation Failed", T0)
         await journal.close()
 
     asyncio.run(fill())
-    return Place(tmp_path, {"DATABASE_URL": store.url} if store.url else {})
+    return Place(tmp_path, {"DATABASE_URL": journal_store.url} if journal_store.url else {})
 
 
 def test_deliveries_list_prints_one_line_per_delivery(
