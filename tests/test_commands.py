@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.testing.deliveries import issue_comment_created, issue_edited
+from bot.testing.deliveries import issue_comment_created
 from bot.updating.commands import Command, parse_command
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
+from tests.test_state_replay import human_edit
 
 
 @pytest.mark.parametrize(
@@ -193,11 +194,7 @@ async def test_ticking_request_review_now_in_the_block_asks_once_and_unticks(bot
     before = bot.body
     assert "- [ ] Request review now" in before
     ticked = before.replace("- [ ] Request review now", "- [x] Request review now")
-    issue = bot.fake.edit_issue_body(REPO, ISSUE, ticked, user="octocat")  # a collaborator with write access
-    payload = issue_edited(
-        bot.repository, issue, previous_body=before, sender="octocat", installation_id=INSTALLATION_ID
-    )
-    assert await bot.send("issues", payload) == 202
+    await human_edit(bot, ticked, "octocat")  # a collaborator with write access
     handovers = [c for c in bot.comments if "/review_ready/" in c]
     assert len(handovers) == 1 and "@octocat" in handovers[0]
     assert "- [ ] Request review now" in bot.body  # unticked again by the bot's write

@@ -12,6 +12,7 @@ import pytest
 from bot.testing.deliveries import issue_edited
 from tests.harness import INSTALLATION_ID, ISSUE, REPO, BotHarness, summary
 from tests.test_commands import command
+from tests.test_state_replay import human_edit
 
 READINESS = "Production deployment readiness verified"
 MANUAL_CONFIG = f"""\
@@ -27,18 +28,8 @@ REQUEST = "Request review now"
 
 async def edit(bot: BotHarness, old: str, new: str, sender: str, sender_type: str = "User") -> None:
     """``sender`` changes ``old`` into ``new`` in the issue's body, in the browser."""
-    before = bot.body
-    assert old in before
-    issue = bot.fake.edit_issue_body(REPO, ISSUE, before.replace(old, new), user=sender)
-    payload = issue_edited(
-        bot.repository,
-        issue,
-        previous_body=before,
-        sender=sender,
-        sender_type=sender_type,
-        installation_id=INSTALLATION_ID,
-    )
-    assert await bot.send("issues", payload) == 202
+    assert old in bot.body
+    await human_edit(bot, bot.body.replace(old, new), sender, sender_type)
 
 
 def handovers(bot: BotHarness) -> list[str]:

@@ -29,11 +29,17 @@ def announcements(bot: BotHarness, kind: str) -> list[str]:
     return [c for c in bot.comments if f"/{kind} -->" in c or f"/{kind}/" in c]
 
 
-async def human_edit(bot: BotHarness, body: str, user: str = "zoe") -> None:
+async def human_edit(bot: BotHarness, body: str, user: str = "zoe", sender_type: str = "User") -> None:
+    """``user`` saves ``body`` as the issue's body, in the browser, and GitHub delivers the edit."""
     before = bot.body
     issue = bot.fake.edit_issue_body(REPO, ISSUE, body, user=user)
     payload = issue_edited(
-        bot.repository, issue, previous_body=before, sender=user, installation_id=INSTALLATION_ID
+        bot.repository,
+        issue,
+        previous_body=before,
+        sender=user,
+        sender_type=sender_type,
+        installation_id=INSTALLATION_ID,
     )
     assert await bot.send("issues", payload) == 202
 
