@@ -153,11 +153,13 @@ class SummaryScanner:
     def summary(self) -> RunnerSummary | None:
         """The runs of the runner whose summary completed last, summed; on the same line, the reader
         listed first in READERS."""
-        best: _Runs | None = None
+        best: RunnerSummary | None = None
+        best_line = 0
         for runs in self._runs:
-            if runs.summary is not None and (best is None or runs.line_number > best.line_number):
-                best = runs
-        return None if best is None else best.summary
+            summary = runs.summary  # sums the runs: built once per reader
+            if summary is not None and (best is None or runs.line_number > best_line):
+                best, best_line = summary, runs.line_number
+        return best
 
 
 def parse_summary(text: str) -> RunnerSummary | None:
