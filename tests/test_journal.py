@@ -117,6 +117,23 @@ async def test_200_concurrent_records_share_few_commits_and_all_survive_a_reopen
     await reopened.close()
 
 
+async def test_records_given_as_the_journal_closes_are_answered_and_true_only_if_kept(
+    journal_store: JournalStore,
+) -> None:
+    journal = await journal_store.open()
+    # The records start before close() does, but SQLite hands a turn's records to its writer thread
+    # only at the end of the turn, once the journal is closed: they must be refused, not left waiting.
+    late = [asyncio.ensure_future(record(journal, f"late-{n}")) for n in range(3)]
+    closing = asyncio.ensure_future(journal.close())
+    outcomes = await asyncio.wait_for(asyncio.gather(*late, return_exceptions=True), 10)
+    await closing
+    reopened = await journal_store.open()
+    for n, outcome in enumerate(outcomes):
+        assert outcome is True or isinstance(outcome, JournalError)
+        assert (await reopened.get(f"late-{n}") is not None) == (outcome is True)
+    await reopened.close()
+
+
 async def refuse_poison(store: JournalStore) -> None:
     """A write the store refuses, like a full disk would."""
     await (await store.open()).close()  # creates the schema

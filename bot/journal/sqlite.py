@@ -70,6 +70,13 @@ _ENTRY_COLUMNS = (
     "delivery_id, event, action, key, received_at, status, attempts, next_attempt_at, last_error,"
     " payload_encoding, payload"
 )
+_INSERT_DELIVERIES = (
+    "INSERT INTO deliveries (delivery_id, event, action, key, received_at, status, attempts,"
+    " next_attempt_at, payload_encoding, payload) VALUES "
+)
+_DELIVERY_ROW = "(?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+# Rows per statement: 8 parameters each stays under SQLite's oldest limit of 999 parameters.
+_ROWS_PER_STATEMENT = 100
 Synchronous = Literal["NORMAL", "FULL"]
 T = TypeVar("T")
 
@@ -108,7 +115,7 @@ class SQLiteJournal:
         self._clock = clock
         self._jitter = jitter
         self._claims = _Claims()
-        self._writer = GroupCommitWriter(partial(_connect, path, synchronous), self._claims)
+        self._writer = GroupCommitWriter(partial(_connect, path, synchronous), self._claims, self._insert_new)
 
     @property
     def commits(self) -> int:
@@ -119,18 +126,39 @@ class SQLiteJournal:
         self, delivery_id: str, event: str, action: str | None, payload: bytes, key: str | None
     ) -> bool:
         received_at = self._clock()
+        return await self._writer.insert((delivery_id, event, action, key, received_at, payload))
 
-        def insert(connection: sqlite3.Connection) -> bool:
-            encoding, stored = encode_payload(payload, compress=self._compress)
-            cursor = connection.execute(
-                "INSERT INTO deliveries (delivery_id, event, action, key, received_at, status, attempts,"
-                " next_attempt_at, payload_encoding, payload)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING",
-                (delivery_id, event, action, key, received_at, received_at, encoding, stored),
+    def _insert_new(self, connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> list[bool]:
+        """A batch's deliveries in one statement; False for an id already recorded or earlier in the batch.
+
+        Runs inside the batch's transaction, which holds the write lock: no other process records an id
+        between the look-up and the insert (if one did, the insert's conflict rolls the batch back).
+        """
+        known: set[object] = set()
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            ids = [row[0] for row in rows[start : start + _ROWS_PER_STATEMENT]]
+            known.update(
+                found
+                for (found,) in connection.execute(
+                    f"SELECT delivery_id FROM deliveries WHERE delivery_id IN ({','.join('?' * len(ids))})",
+                    ids,
+                )
             )
-            return cursor.rowcount == 1
-
-        return await self._writer.submit(insert, writes=True)
+        new: list[object] = []
+        results: list[bool] = []
+        for delivery_id, event, action, key, received_at, payload in rows:
+            results.append(delivery_id not in known)
+            if delivery_id in known:
+                continue
+            known.add(delivery_id)
+            assert isinstance(payload, bytes)
+            encoding, stored = encode_payload(payload, compress=self._compress)
+            new += (delivery_id, event, action, key, received_at, received_at, encoding, stored)
+        values_per_statement = 8 * _ROWS_PER_STATEMENT
+        for start in range(0, len(new), values_per_statement):
+            values = new[start : start + values_per_statement]
+            connection.execute(_INSERT_DELIVERIES + ", ".join([_DELIVERY_ROW] * (len(values) // 8)), values)
+        return results
 
     async def claim(
         self, limit: int, now: float, *, per_key: int = 1, keys: int | None = None

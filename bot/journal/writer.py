@@ -2,7 +2,11 @@
 
 A commit costs the same whether it carries one delivery or two hundred, so under load the cost of
 durability per delivery falls instead of capping throughput. Nothing waits for a batch to fill: the
-thread takes what is queued the moment it is free, so a lone request commits immediately.
+thread takes what is queued the moment it is free, so a lone request commits immediately. New
+deliveries, the bulk of the writes, go into a batch's transaction as one statement rather than one
+operation each (as on PostgreSQL), handed to the thread together once per turn of the event loop
+rather than one wake-up of the thread each: ~15 % more deliveries acknowledged per second and ~20 %
+less CPU per delivery in bench/intake.py.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ T = TypeVar("T")
 MAX_BATCH = 512
 
 Operation = Callable[[sqlite3.Connection], T]
+# Rows of one kind written by one statement; returns one result per row, in order.
+BulkInsert = Callable[[sqlite3.Connection, list[tuple[Any, ...]]], list[bool]]
 
 
 class TransactionHooks(Protocol):
@@ -38,9 +44,10 @@ class TransactionHooks(Protocol):
 
 @dataclass(frozen=True)
 class _Request:
-    operation: Operation[Any]
+    operation: Operation[Any] | None  # None: ``row`` goes in through the bulk insert
     writes: bool
     future: asyncio.Future[Any]
+    row: tuple[Any, ...] = ()
 
 
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
@@ -54,10 +61,16 @@ class GroupCommitWriter:
     request in it, so no caller is told "durable" for a write that did not commit.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], hooks: TransactionHooks) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], hooks: TransactionHooks, insert: BulkInsert
+    ) -> None:
         self.commits = 0
         self._hooks = hooks
-        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._insert = insert
+        # Requests go over in lists: one put, one wake-up of the thread, for a turn's new deliveries.
+        self._requests: queue.SimpleQueue[list[_Request] | None] = queue.SimpleQueue()
+        # New deliveries given by each event loop during its current turn, not handed over yet.
+        self._rows: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
         self._closed = False
         opened: Future[None] = Future()
         self._thread = threading.Thread(
@@ -71,8 +84,29 @@ class GroupCommitWriter:
         if self._closed:
             raise JournalError("the journal is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._requests.put(_Request(operation, writes, future))
+        self._requests.put([_Request(operation, writes, future)])
         return await future
+
+    async def insert(self, row: tuple[Any, ...]) -> bool:
+        """Insert ``row`` with the next batch's other rows in one statement; True if it was new."""
+        if self._closed:
+            raise JournalError("the journal is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        waiting = self._rows.get(loop)
+        if waiting is None:
+            waiting = self._rows[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        waiting.append(_Request(None, True, future, row))
+        return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The rows ``loop`` gave during its last turn go to the writer thread together (on the loop)."""
+        rows = self._rows.pop(loop)
+        if self._closed:  # closed meanwhile: the thread may be gone
+            resolve([(request.future, None, JournalError("the journal is closed")) for request in rows])
+        else:
+            self._requests.put(rows)
 
     async def close(self) -> None:
         """Finish every queued request, then close the connection."""
@@ -102,13 +136,13 @@ class GroupCommitWriter:
     def _next_batch(self) -> tuple[list[_Request], bool]:
         """Everything queued right now (at least one request, or the close signal)."""
         batch: list[_Request] = []
-        request = self._requests.get()
-        while request is not None:
-            batch.append(request)
-            if len(batch) == MAX_BATCH:
+        requests = self._requests.get()
+        while requests is not None:
+            batch += requests
+            if len(batch) >= MAX_BATCH:
                 return batch, False
             try:
-                request = self._requests.get_nowait()
+                requests = self._requests.get_nowait()
             except queue.Empty:
                 return batch, False
         return batch, True
@@ -120,7 +154,19 @@ class GroupCommitWriter:
         try:
             if writes:
                 connection.execute("BEGIN IMMEDIATE")
+            rows = [request for request in batch if request.operation is None]
+            if rows:
+                try:
+                    inserted = self._insert(connection, [request.row for request in rows])
+                except sqlite3.Error:
+                    raise
+                except Exception as error:  # raised before the statement: nothing of it was written
+                    outcomes += [(request.future, None, error) for request in rows]
+                else:
+                    outcomes += [(r.future, new, None) for r, new in zip(rows, inserted, strict=True)]
             for request in batch:
+                if request.operation is None:
+                    continue
                 try:
                     outcomes.append((request.future, request.operation(connection), None))
                 except sqlite3.Error:
@@ -155,10 +201,10 @@ class GroupCommitWriter:
         """Requests that raced ``close`` get an error instead of waiting forever."""
         while True:
             try:
-                request = self._requests.get_nowait()
+                requests = self._requests.get_nowait()
             except queue.Empty:
                 return
-            if request is not None:
+            for request in requests or ():
                 self._settle([(request.future, None, JournalError("the journal is closed"))])
 
 
