@@ -233,6 +233,19 @@ class ServerProcess:
                 assert await self.process.wait() == 0
 
 
+async def acknowledged_by(
+    session: aiohttp.ClientSession, server_url: str, delivery_id: str, payload: dict[str, Any]
+) -> bool:
+    """Deliver to a server that may die mid-request, as GitHub does: True once it answered 202."""
+    try:
+        status = await deliver(
+            session, f"{server_url}/webhook", WEBHOOK_SECRET, "check_run", payload, delivery_id=delivery_id
+        )
+    except aiohttp.ClientError:
+        return False  # it died mid-request: not acknowledged, GitHub would show a failure
+    return status == 202
+
+
 def tracked_story(
     github: FakeGitHub, canonical_body: str, tag: str, commits: int
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -267,18 +280,7 @@ async def test_kill_9_during_intake_and_work_loses_and_doubles_nothing(
     acknowledged: set[str] = set()
 
     async def send(session: aiohttp.ClientSession, delivery_id: str, payload: dict[str, Any]) -> None:
-        try:
-            status = await deliver(
-                session,
-                f"{server.url}/webhook",
-                WEBHOOK_SECRET,
-                "check_run",
-                payload,
-                delivery_id=delivery_id,
-            )
-        except aiohttp.ClientError:
-            return  # the server died mid-request: not acknowledged, GitHub would show a failure
-        if status == 202:
+        if await acknowledged_by(session, server.url, delivery_id, payload):
             acknowledged.add(delivery_id)
 
     try:

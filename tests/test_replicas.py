@@ -16,12 +16,11 @@ from bot.healing.catch_up import CatchUp
 from bot.intake.server import APP_API, TRACKERS
 from bot.journal import JournalEntry, PostgresJournal
 from bot.ops.cli import main
-from bot.testing.deliveries import deliver
 from bot.testing.fake_github import FakeGitHub
 from bot.tracking.state import StateCodec
 from tests.conftest import APP_ID, STATE_KEY, WEBHOOK_SECRET
 from tests.harness import ISSUE, REPO, BotHarness, sha_of
-from tests.test_durability import ServerProcess, tracked_story
+from tests.test_durability import ServerProcess, acknowledged_by, tracked_story
 from tests.test_journal import T0, Clock
 from tests.test_reconcile import ci_finished
 
@@ -204,18 +203,7 @@ async def test_two_serve_processes_share_a_story_and_one_killed_mid_work_doubles
     async def send(
         session: aiohttp.ClientSession, server: ServerProcess, delivery_id: str, payload: Any
     ) -> None:
-        try:
-            status = await deliver(
-                session,
-                f"{server.url}/webhook",
-                WEBHOOK_SECRET,
-                "check_run",
-                payload,
-                delivery_id=delivery_id,
-            )
-        except aiohttp.ClientError:
-            return  # the replica died mid-request: not acknowledged, GitHub would show a failure
-        if status == 202:
+        if await acknowledged_by(session, server.url, delivery_id, payload):
             acknowledged.setdefault(delivery_id, server.url)
 
     try:
