@@ -127,3 +127,81 @@ def test_one_of_several_trackers_is_chosen_with_issue(
 @pytest.mark.parametrize(("minutes", "shown"), [(120, "2h"), (90, "1h30m"), (45, "45m"), (0, "0m")])
 def test_estimates_are_shown_as_they_would_be_written(minutes: int, shown: str) -> None:
     assert format_duration(timedelta(minutes=minutes)) == shown
+
+
+@pytest.mark.parametrize(
+    ("tracker", "floor"),
+    [
+        (
+            "{issue: 2, min_tests: baseline}",
+            "  gate >90%, with at least as many counted tests as the baseline run (the first run the bot "
+            "records); counted: passed + failed + errors",
+        ),
+        (
+            "{issue: 2, gate: '>=95%', min_tests: 227}",
+            "  gate >=95%, with at least 227 counted tests; counted: passed + failed + errors",
+        ),
+        (
+            "{issue: 2, min_tests: 227, pass_rate: {skipped: include}}",
+            "  gate >90%, with at least 227 counted tests; counted: passed + failed + errors + skipped",
+        ),
+    ],
+)
+def test_the_gates_floor_of_counted_tests_is_explained_under_its_tracker(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tracker: str, floor: str
+) -> None:
+    path = tmp_path / "issue-status.yml"
+    path.write_text(f"trackers: [{tracker}]", encoding="utf-8")
+    code, out, _ = check(capsys, path, "--issue-body", ISSUE)
+    assert code == EXIT_VALID
+    lines = out.splitlines()
+    assert lines[2].startswith("issue #2: branch the default branch, gate >")
+    assert lines[3] == floor
+    assert "warning" not in out
+
+
+def test_without_min_tests_no_floor_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = check(capsys, FULL)
+    assert "counted tests" not in out and "warning" not in out
+
+
+def test_a_baseline_floor_beside_a_baseline_rate_warns_but_stays_valid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "issue-status.yml"
+    full = FULL.read_text(encoding="utf-8")
+    path.write_text(
+        full.replace("    baseline: 0.62", "    min_tests: baseline\n    baseline: 0.62"), "utf-8"
+    )
+    code, out, _ = check(capsys, path, "--issue-body", ISSUE)
+    assert code == EXIT_VALID
+    assert out.splitlines()[:2] == [
+        f"{path}: valid, 1 tracker",
+        "  warning: trackers[0].min_tests: 'baseline' is the count of the first run the bot records, not of "
+        "the run whose pass rate is 'baseline: 62%'; if you know how many tests that run counted, write "
+        "that number",
+    ]
+    assert out.splitlines()[-1] == f"every rule and fix binds in {ISSUE}"
+
+
+def test_a_numbered_floor_beside_a_baseline_rate_needs_no_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "issue-status.yml"
+    path.write_text("trackers: [{issue: 2, baseline: 0.62, min_tests: 227}]", encoding="utf-8")
+    code, out, _ = check(capsys, path)
+    assert code == EXIT_VALID and "warning" not in out
+
+
+def test_a_wrong_min_tests_fails_the_check_with_what_to_write(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "issue-status.yml"
+    path.write_text("trackers: [{issue: 2, min_tests: 'baseline '}]", encoding="utf-8")
+    code, out, _ = check(capsys, path)
+    assert code == EXIT_INVALID
+    assert out.splitlines() == [
+        f"{path}: invalid, 1 problem:",
+        "  trackers[0].min_tests: expected 'baseline' or a number of tests from 1 to 1,000,000,000, "
+        "got 'baseline ' (did you mean 'baseline'?)",
+    ]

@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import (
     DEFAULT_CHECKLIST_LINE,
+    MAX_MIN_TESTS,
     MAX_PROBLEMS,
     ConfigError,
     ConfigProblem,
@@ -25,6 +26,7 @@ from bot.config import (
     TestsCondition,
     TickedCondition,
     TrackerConfig,
+    advice,
     issues_named_in,
     parse_baseline,
     parse_config,
@@ -32,6 +34,7 @@ from bot.config import (
     parse_gate,
     show,
 )
+from bot.results.counts import TestCounts
 from bot.testing.examples import EXAMPLES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
@@ -712,3 +715,178 @@ def test_a_wrong_rule_fix_or_condition_is_explained_at_the_key_to_fix(
 ) -> None:
     problems = problems_of(rules_tracker(yaml))
     assert [p.location for p in problems if phrase in p.message] == [location], problems
+
+
+# --- The gate's floor of counted tests (min_tests) -----------------------------------------------------
+
+# The canonical issue's run: 143 of 227 counted tests pass (skipped tests are not counted by default).
+CANONICAL = TestCounts(passed=143, failed=84, skipped=7)
+# The same suite after the failing tests were deleted or skipped to lift the rate above the gate.
+DELETED = TestCounts(passed=143, failed=4, skipped=7)
+SKIPPED = TestCounts(passed=143, failed=4, skipped=87)
+FIXED = TestCounts(passed=220, failed=7, skipped=7)
+
+
+def floor(min_tests: str, *, skipped: str = "exclude") -> TrackerConfig:
+    text = f"trackers:\n  - issue: 2\n    min_tests: {min_tests}\n    pass_rate: {{skipped: {skipped}}}\n"
+    (only,) = parse_config(text).trackers
+    return only
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("baseline", "baseline"),
+        ("'baseline'", "baseline"),
+        ("227", 227),
+        ("1", 1),
+        ("1_000", 1000),
+        ("1000000000", 10**9),
+        ("", None),
+    ],
+)
+def test_min_tests_is_baseline_or_a_whole_number(value: str, parsed: object) -> None:
+    assert floor(value).min_tests == parsed
+
+
+def test_without_min_tests_the_gate_has_no_floor() -> None:
+    (only,) = parse_config("trackers: [{issue: 2}]").trackers
+    assert only.min_tests is None
+    assert only.tests_required(227) is None
+    assert only.missing_tests(DELETED, 227) == 0
+    assert only.gate_holds(DELETED, 227)
+
+
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("true", "got true (write 'baseline' to require as many tests as the baseline run"),
+        ("no", "got false (write 'baseline'"),
+        ("0", "got 0 (leave the key out for no floor)"),
+        ("-227", "got -227 (leave the key out for no floor)"),
+        (str(MAX_MIN_TESTS + 1), "from 1 to 1,000,000,000, got 1000000001"),
+        ("227.0", "write it without the decimal point: 227"),
+        ("227.5", "got 227.5"),
+        ("0.9", "min_tests is a number of tests, not a rate (the rate is 'gate')"),
+        ("'90%'", "min_tests is a number of tests, not a rate"),
+        (".nan", "got nan"),
+        ("'227'", "got '227'; write the number unquoted: min_tests: 227"),
+        ("'1,000'", "write the number unquoted: min_tests: 1000"),
+        ("'0'", "expected 'baseline' or a number of tests from 1 to 1,000,000,000, got '0'"),
+        ("'baseline '", "got 'baseline ' (did you mean 'baseline'?)"),
+        ("Baseline", "got 'Baseline' (did you mean 'baseline'?)"),
+        ("basline", "(did you mean 'baseline'?)"),
+        ("previous", "got 'previous'"),
+        ("[227]", "got [227]"),
+        ("{baseline: true}", "got {'baseline': true}"),
+        ("'" + "1" * 5000 + "'", "got '1111"),  # never turned into a number: no digit limit is hit
+    ],
+)
+def test_a_wrong_min_tests_is_refused_with_what_to_write(value: str, phrase: str) -> None:
+    (problem,) = problems_of(f"trackers:\n  - issue: 2\n    min_tests: {value}\n")
+    assert problem.location == "trackers[0].min_tests"
+    assert problem.message.startswith(
+        "expected 'baseline' or a number of tests from 1 to 1,000,000,000, got "
+    )
+    assert phrase in problem.message
+
+
+def test_a_misplaced_min_tests_is_pointed_at_the_tracker() -> None:
+    problems = problems_of("trackers:\n  - issue: 2\n    pass_rate: {min_tests: 227}\n")
+    assert [(p.location, p.message) for p in problems] == [
+        ("trackers[0].pass_rate.min_tests", "unknown key 'min_tests'")
+    ]
+    (typo,) = problems_of("trackers:\n  - issue: 2\n    min_test: 227\n")
+    assert typo.message == "unknown key 'min_test' (did you mean 'min_tests'?)"
+
+
+@pytest.mark.parametrize(
+    ("skipped", "counts", "counted"),
+    [
+        ("exclude", CANONICAL, 227),
+        ("include", CANONICAL, 234),
+        ("exclude", TestCounts(passed=5, failed=1, errors=2, skipped=3, xfailed=4, deselected=9), 8),
+        ("include", TestCounts(passed=5, failed=1, errors=2, skipped=3, xfailed=4, deselected=9), 11),
+        ("exclude", TestCounts(), 0),
+    ],
+)
+def test_counted_tests_are_the_pass_rates_denominator(skipped: str, counts: TestCounts, counted: int) -> None:
+    tracker = floor("1", skipped=skipped)
+    assert tracker.counted_tests(counts) == counted
+    rate = tracker.rate_of(counts)
+    assert rate is None if counted == 0 else rate == counts.passed / counted
+
+
+@pytest.mark.parametrize(
+    ("min_tests", "baseline_tests", "required"),
+    [
+        ("baseline", 227, 227),
+        ("baseline", None, None),  # no baseline run recorded yet: the rate alone decides
+        ("baseline", 0, None),  # a baseline run that counted nothing sets no floor
+        ("227", None, 227),
+        ("227", 300, 227),  # a number is the floor whatever the baseline counted
+    ],
+)
+def test_the_floor_in_force_is_the_number_or_the_baseline_runs_count(
+    min_tests: str, baseline_tests: int | None, required: int | None
+) -> None:
+    assert floor(min_tests).tests_required(baseline_tests) == required
+
+
+@pytest.mark.parametrize(
+    ("min_tests", "skipped", "counts", "rate_met", "missing", "holds"),
+    [
+        # Deleting 80 failing tests lifts the rate to 97.3 %, above the gate, but 80 tests are missing.
+        ("baseline", "exclude", DELETED, True, 80, False),
+        ("227", "exclude", DELETED, True, 80, False),
+        # Skipping them instead: excluded from the rate, so missing too.
+        ("baseline", "exclude", SKIPPED, True, 80, False),
+        # With skipped tests counted, skipping lifts nothing: the rate (61.1 %) fails the gate.
+        ("baseline", "include", SKIPPED, False, 0, False),
+        # Fixing them meets the rate with every test counted.
+        ("baseline", "exclude", FIXED, True, 0, True),
+        ("227", "exclude", FIXED, True, 0, True),
+        ("228", "exclude", FIXED, True, 1, False),
+        # Enough tests but the rate is not met: the floor never lifts the gate.
+        ("baseline", "exclude", CANONICAL, False, 0, False),
+    ],
+)
+def test_the_gate_holds_only_with_its_rate_and_enough_counted_tests(
+    min_tests: str, skipped: str, counts: TestCounts, rate_met: bool, missing: int, holds: bool
+) -> None:
+    tracker = floor(min_tests, skipped=skipped)
+    baseline_tests = tracker.counted_tests(CANONICAL)  # the canonical run is the baseline run
+    assert tracker.missing_tests(counts, baseline_tests) == missing
+    assert tracker.gate_holds(counts, baseline_tests) is holds
+    assert tracker.gate.is_met(tracker.rate_of(counts)) is rate_met  # Gate.is_met keeps its meaning
+
+
+def test_before_a_baseline_run_is_known_a_baseline_floor_lets_the_rate_decide() -> None:
+    tracker = floor("baseline")
+    assert tracker.missing_tests(DELETED, None) == 0
+    assert tracker.gate_holds(DELETED, None)
+    assert not tracker.gate_holds(TestCounts(), None)  # nothing ran: never met
+
+
+def test_a_baseline_floor_beside_a_configured_baseline_rate_is_advised_against() -> None:
+    config = parse_config("trackers:\n  - {issue: 2, baseline: 0.62, min_tests: baseline}\n  - {issue: 3}\n")
+    assert list(advice(config)) == [
+        ConfigProblem(
+            "trackers[0].min_tests",
+            "'baseline' is the count of the first run the bot records, not of the run whose pass rate is "
+            "'baseline: 62%'; if you know how many tests that run counted, write that number",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "trackers: [{issue: 2, baseline: 0.62, min_tests: 227}]",
+        "trackers: [{issue: 2, min_tests: baseline}]",
+        "trackers: [{issue: 2, baseline: 0.62}]",
+        FULL_EXAMPLE,
+    ],
+)
+def test_other_combinations_get_no_advice(text: str) -> None:
+    assert list(advice(parse_config(text))) == []

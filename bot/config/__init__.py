@@ -8,7 +8,8 @@ Pure functions over text: the caller fetches the file, :func:`parse_config` says
 - ``schema.py``: the sections of the file, one pydantic model each, and the checks across them;
 - ``values.py``: one validator per kind of value (issue, branch, glob, login, estimate...);
 - ``rates.py`` and ``conditions.py``: the gate and baseline, and what rules and reviews wait for;
-- ``explanations.py`` and ``problems.py``: validation errors as a maintainer reads them.
+- ``explanations.py`` and ``problems.py``: validation errors as a maintainer reads them;
+- ``advice.py``: what a valid file may not mean as its author thinks (``check-config`` shows it).
 
 Gate syntax (``gate:``)
     An optional operator, ``>`` or ``>=`` (``>=`` when omitted), then a threshold written either as
@@ -21,6 +22,14 @@ Gate syntax (``gate:``)
 Baseline syntax (``baseline:``)
     A pass rate from 0 to 1 (``0.62``) or a percentage string (``"62%"``).
 
+Floor of counted tests (``min_tests:``)
+    Off when left out. ``baseline``: the gate is not met while fewer tests are counted than the
+    baseline run counted (the first run the bot records, also when ``baseline:`` gives a rate), and
+    holds by its rate alone until that run is known. A number from 1 to 1,000,000,000 (``227``,
+    unquoted): the gate is not met while fewer tests are counted. Counted tests are the pass rate's
+    denominator: passed + failed + errors, and skipped with ``pass_rate.skipped: include``; so
+    deleting or skipping failing tests cannot lift the gate.
+
 Checklist rules (``rules:``), fixes (``fixes:``) and review conditions (``review.when``)
     A rule binds a checklist line (``line:``, matched tolerantly) to exactly one condition:
     ``gate: true``, ``tests: <glob>`` (every test whose id matches passes; case-insensitive),
@@ -32,6 +41,7 @@ Checklist rules (``rules:``), fixes (``fixes:``) and review conditions (``review
     ``{manual: <line>}`` (that line is ticked).
 """
 
+from bot.config.advice import advice
 from bot.config.conditions import (
     Condition,
     FixesDoneCondition,
@@ -56,7 +66,7 @@ from bot.config.schema import (
     Section,
     TrackerConfig,
 )
-from bot.config.values import parse_estimate
+from bot.config.values import MAX_MIN_TESTS, parse_estimate
 from bot.config.yaml_loader import MAX_CONFIG_BYTES, MAX_NESTING, MAX_VALUES
 
 __all__ = [
@@ -66,6 +76,7 @@ __all__ = [
     "FILE",
     "MAX_CONFIG_BYTES",
     "MAX_ISSUES_NAMED",
+    "MAX_MIN_TESTS",
     "MAX_NESTING",
     "MAX_PROBLEMS",
     "MAX_SHOWN_CHARS",
@@ -89,6 +100,7 @@ __all__ = [
     "TestsCondition",
     "TickedCondition",
     "TrackerConfig",
+    "advice",
     "format_percent",
     "issues_named_in",
     "parse_baseline",

@@ -36,6 +36,7 @@ from bot.config.values import (
     LabelName,
     LineText,
     Login,
+    MinTests,
     OverdueFactor,
     RepoPathGlob,
     RunCount,
@@ -160,6 +161,8 @@ class TrackerConfig(Section):
     ] = ("*",)
     gate: GateSpec = DEFAULT_GATE
     baseline: BaselineRate = None  # None: the first run the bot records
+    # The gate also needs this many counted tests, or "baseline": as many as the baseline run counted.
+    min_tests: MinTests = None
     checklist_line: LineText = (
         DEFAULT_CHECKLIST_LINE  # the gate's line, unless a rule with 'gate: true' names it
     )
@@ -191,6 +194,27 @@ class TrackerConfig(Section):
     def rate_of(self, counts: TestCounts) -> float | None:
         """The pass rate of ``counts`` under this tracker's policy for skipped tests."""
         return counts.rate(include_skipped=self.pass_rate.skipped == "include")
+
+    def counted_tests(self, counts: TestCounts) -> int:
+        """The tests the pass rate of ``counts`` counts (its denominator), under this tracker's policy."""
+        return counts.executed + (counts.skipped if self.pass_rate.skipped == "include" else 0)
+
+    def tests_required(self, baseline_tests: int | None) -> int | None:
+        """The floor of counted tests in force: None without ``min_tests``, and for ``baseline`` while the
+        baseline run's count (``baseline_tests``) is not known yet."""
+        if self.min_tests == "baseline":
+            return baseline_tests if baseline_tests is not None and baseline_tests >= 1 else None
+        return self.min_tests
+
+    def missing_tests(self, counts: TestCounts, baseline_tests: int | None) -> int:
+        """How many counted tests ``counts`` lacks to reach the floor (0: enough, or no floor)."""
+        required = self.tests_required(baseline_tests)
+        return max(0, required - self.counted_tests(counts)) if required is not None else 0
+
+    def gate_holds(self, counts: TestCounts, baseline_tests: int | None) -> bool:
+        """The gate is met: by the pass rate, and with enough counted tests that deleting or skipping
+        failing tests cannot be what lifted it."""
+        return self.gate.is_met(self.rate_of(counts)) and self.missing_tests(counts, baseline_tests) == 0
 
     def matches_check(self, check_name: str) -> bool:
         """Whether a check run's results count for this tracker (globs are case-sensitive)."""

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
@@ -193,6 +193,47 @@ def _flag(value: object) -> bool:
     raise refuse(f"expected true (or leave the key out), got {show(value)}")
 
 
+MAX_MIN_TESTS = 10**9  # far above any real suite; bounds what a floor can demand
+_MAX_DIGITS = len(str(MAX_MIN_TESTS))  # longer digit strings are never turned into numbers
+MinTestsValue = int | Literal["baseline"] | None
+_NOT_A_RATE = "; min_tests is a number of tests, not a rate (the rate is 'gate')"
+_MIN_TESTS_HELP = f"'baseline' or a number of tests from 1 to {MAX_MIN_TESTS:,}"
+
+
+def _min_tests(value: object) -> MinTestsValue:
+    """A gate's floor of counted tests: off (None), the baseline run's count, or a number."""
+    if value is None:
+        return None
+    if value == "baseline":
+        return "baseline"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_MIN_TESTS:
+        return value
+    raise refuse(f"expected {_MIN_TESTS_HELP}, got {show(value)}{_min_tests_hint(value)}")
+
+
+def _min_tests_hint(value: object) -> str:
+    if isinstance(value, bool):
+        return " (write 'baseline' to require as many tests as the baseline run, or leave the key out)"
+    if isinstance(value, int) and value <= 0:
+        return " (leave the key out for no floor)"
+    if isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_MIN_TESTS:
+        return f"; write it without the decimal point: {int(value)}"
+    if isinstance(value, float) and math.isfinite(value) and 0 < value < 1:
+        return _NOT_A_RATE
+    if not isinstance(value, str):
+        return ""
+    digits = re.sub(r"[\s,_']", "", value)
+    if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_DIGITS:
+        number = int(digits)
+        return f"; write the number unquoted: min_tests: {number}" if 1 <= number <= MAX_MIN_TESTS else ""
+    if value.rstrip().endswith("%"):
+        return _NOT_A_RATE
+    word = value.strip().lower()
+    if len(word) <= 2 * len("baseline") and difflib.get_close_matches(word, ["baseline"], n=1, cutoff=0.75):
+        return " (did you mean 'baseline'?)"
+    return ""
+
+
 _CONDITION_WORDS = ("gate", "fixes_done", "tests", "green_runs", "manual")
 _CONDITIONS_HELP = "gate, fixes_done, {tests: <glob>}, {green_runs: N} or {manual: <checklist line>}"
 
@@ -243,6 +284,7 @@ RunCount = Annotated[int, PlainValidator(_green_runs)]
 OverdueFactor = Annotated[float, PlainValidator(_overdue)]
 Flag = Annotated[bool, PlainValidator(_flag)]
 ConditionSpec = Annotated[Condition, PlainValidator(_condition)]
+MinTests = Annotated[MinTestsValue, PlainValidator(_min_tests)]
 
 
 def distinct(value: object) -> object:

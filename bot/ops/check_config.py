@@ -24,6 +24,7 @@ from bot.config import (
     RuleConfig,
     TickedCondition,
     TrackerConfig,
+    advice,
     parse_config,
 )
 from bot.rules import Bindings, bind
@@ -72,6 +73,8 @@ def run_check_config(args: argparse.Namespace, out: TextIO | None = None, err: T
         return EXIT_BAD_USAGE
     count = len(config.trackers)
     print(f"{args.path}: valid, {count} tracker{'s' if count != 1 else ''}", file=out)
+    for warning in advice(config):
+        print(f"  warning: {warning}", file=out)
     unbound: list[str] = []
     for tracker in trackers:
         bindings = bind(body, tracker) if body is not None else None
@@ -107,6 +110,8 @@ def describe(tracker: TrackerConfig, bindings: Bindings | None, body: str | None
     branch = tracker.branch or "the default branch"
     baseline = "first recorded run" if tracker.baseline is None else f"{tracker.baseline:.0%}"
     lines = [f"issue #{tracker.issue}: branch {branch}, gate {tracker.gate}, baseline {baseline}"]
+    if tracker.min_tests is not None:
+        lines.append(f"  {_floor(tracker)}")
     lines.append("  rules:")
     for number, rule in enumerate(tracker.checklist_rules):
         item = bindings.rules[number].item if bindings else None
@@ -170,6 +175,16 @@ class _Hints:
         if item is None:
             return f"      no checklist line is close: add '- [ ] {line}'"
         return f"      closest line: {_line(item)}"
+
+
+def _floor(tracker: TrackerConfig) -> str:
+    """What ``min_tests`` adds to the gate, and which tests count toward it."""
+    if tracker.min_tests == "baseline":
+        floor = "as many counted tests as the baseline run (the first run the bot records)"
+    else:
+        floor = f"{tracker.min_tests} counted tests"
+    counted = "passed + failed + errors" + (" + skipped" if tracker.pass_rate.skipped == "include" else "")
+    return f"gate {tracker.gate}, with at least {floor}; counted: {counted}"
 
 
 def _target(bindings: Bindings | None, item: ChecklistItem | None) -> str:
