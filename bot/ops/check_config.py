@@ -5,6 +5,8 @@ Run it before committing ``.github/issue-status.yml``: it prints the problems wi
 with ``--issue-body`` (the tracking issue's markdown) which checklist line each rule writes or reads and
 which heading each fix marks, naming every rule and fix that binds to nothing and the closest heading or
 line it may have meant.
+A valid file may get warnings (settings that combine into something other than they seem to say);
+they never change the exit code.
 Exit codes: 0 valid (and, with an issue body, everything binds), 1 invalid or something binds to
 nothing, 2 bad usage (a file that cannot be read, an issue the file does not track).
 """
