@@ -19,6 +19,9 @@ RETRYABLE: frozenset[DeliveryStatus] = frozenset({"failed", "dead"})
 # GitHub lets an App redeliver a delivery for 3 days, and a redelivery keeps its X-GitHub-Delivery id:
 # forgetting an id sooner would process that delivery twice.
 REDELIVERY_WINDOW_SECONDS = 72 * 3600
+# The largest per-test memory one tracker may keep: bot/results/test_changes.py bounds what it encodes to
+# this (MAX_ENCODED_BYTES) for any suite; a larger value is a bug or an attack, refused before it is stored.
+MAX_TEST_MEMORY_BYTES = 64 * 1024 * 1024
 
 
 class JournalError(Exception):
@@ -27,6 +30,12 @@ class JournalError(Exception):
 
 class UnknownDelivery(JournalError, KeyError):
     """No entry has this delivery id (never recorded, or pruned after the redelivery window)."""
+
+
+class TestMemoryTooLarge(JournalError, ValueError):
+    """A per-test memory over MAX_TEST_MEMORY_BYTES was not stored (the one stored before stays)."""
+
+    __test__ = False  # not a pytest test class
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,15 @@ class Journal(Protocol):
         """Keep ``marker`` for ``scope`` unless a later generation is kept already."""
         ...
 
+    async def test_memory(self, scope: str) -> bytes | None:
+        """The per-test memory last saved for ``scope`` ("owner/repo#2"), as saved; None if there is none."""
+        ...
+
+    async def save_test_memory(self, scope: str, data: bytes) -> None:
+        """Keep ``data`` as ``scope``'s per-test memory in place of the last; TestMemoryTooLarge (nothing
+        stored) when it is over MAX_TEST_MEMORY_BYTES."""
+        ...
+
     def subscribe(self, arrived: Callable[[str | None], None], settled: Callable[[], None]) -> None:
         """Be told when another process may have made work ready for this one.
 
@@ -185,6 +203,12 @@ def encode_payload(payload: bytes, *, compress: bool) -> tuple[str, bytes]:
     if compress:
         return "zlib", zlib.compress(payload, 1)
     return "identity", payload
+
+
+def check_test_memory_size(data: bytes) -> None:
+    """Refuse a per-test memory over MAX_TEST_MEMORY_BYTES, before either backend stores it."""
+    if len(data) > MAX_TEST_MEMORY_BYTES:
+        raise TestMemoryTooLarge(f"a per-test memory of {len(data)} bytes is over {MAX_TEST_MEMORY_BYTES}")
 
 
 def decode_payload(encoding: str, stored: bytes) -> bytes:

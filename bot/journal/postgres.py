@@ -33,6 +33,7 @@ from bot.journal.model import (
     JournalError,
     RetryPolicy,
     UnknownDelivery,
+    check_test_memory_size,
     decode_payload,
     encode_payload,
 )
@@ -333,6 +334,23 @@ class PostgresJournal:
                 scope,
                 generation,
                 marker,
+            )
+
+        await self._writer.submit(upsert)
+
+    async def test_memory(self, scope: str) -> bytes | None:
+        data = await self._pool.fetchval("SELECT data FROM test_memories WHERE scope = $1", scope)
+        return None if data is None else bytes(data)
+
+    async def save_test_memory(self, scope: str, data: bytes) -> None:
+        check_test_memory_size(data)
+
+        async def upsert(connection: PgConnection) -> None:
+            await connection.execute(
+                "INSERT INTO test_memories (scope, data) VALUES ($1, $2)"
+                " ON CONFLICT (scope) DO UPDATE SET data = excluded.data",
+                scope,
+                data,
             )
 
         await self._writer.submit(upsert)

@@ -21,6 +21,7 @@ from bot.journal.model import (
     JournalError,
     RetryPolicy,
     UnknownDelivery,
+    check_test_memory_size,
     decode_payload,
     encode_payload,
 )
@@ -62,6 +63,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             marker TEXT NOT NULL
         ) STRICT
         """,
+    ),
+    (
+        # Each tracker's per-test outcomes of its last final runs (bot/results/test_changes.py): too large
+        # for the issue body, where only their summary goes.
+        "CREATE TABLE test_memories (scope TEXT PRIMARY KEY, data BLOB NOT NULL) STRICT",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -311,6 +317,25 @@ class SQLiteJournal:
                 " SET generation = excluded.generation, marker = excluded.marker"
                 " WHERE excluded.generation >= tracker_states.generation",
                 (scope, generation, marker),
+            )
+
+        await self._writer.submit(upsert, writes=True)
+
+    async def test_memory(self, scope: str) -> bytes | None:
+        def select(connection: sqlite3.Connection) -> bytes | None:
+            row = connection.execute("SELECT data FROM test_memories WHERE scope = ?", (scope,)).fetchone()
+            return None if row is None else bytes(row[0])
+
+        return await self._read(select)
+
+    async def save_test_memory(self, scope: str, data: bytes) -> None:
+        check_test_memory_size(data)
+
+        def upsert(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT INTO test_memories (scope, data) VALUES (?, ?)"
+                " ON CONFLICT (scope) DO UPDATE SET data = excluded.data",
+                (scope, data),
             )
 
         await self._writer.submit(upsert, writes=True)
