@@ -1,11 +1,14 @@
 """CPU time per processed ``check_run.completed``, end to end, by history length and issue body size.
 
-    .venv/bin/python bench/cost_per_event.py [--events 10] [--override]
+    .venv/bin/python bench/cost_per_event.py [--events 10] [--unseen | --as-written] [--override]
 
-The bot's real server and the fake GitHub run in this process (no coalescing, no write pacing). Before
-each event the tracking issue is reset to a body of the given size (human text, then the bot's block
-holding a state of the given number of recorded runs); then one commit's check run completes and the
-delivery goes the whole way: signature, journal, worker, configuration, results, state, render, write.
+The bot's real server and the fake GitHub run in this process (no coalescing, no write pacing). Each cell
+seeds the tracking issue with a body of the given size (the bot's block holding a state of the given number
+of recorded runs, then human text: the canonical issue and notes, a paragraph each); then, per event, a
+human edits one line of the human text (a different line each time) of the body as the bot last wrote it,
+one commit's check run completes and the delivery goes the whole way: signature, journal, worker,
+configuration, results, state, render, write. The gate is met from the start, as in a tracker's steady
+state: no milestone is announced (it would be, with a comment, on every event otherwise).
 ``time.process_time`` brackets the delivery until the workers are idle. The fake's share (its request
 handler, OpenAPI validation included) is measured the same way inside the fake and subtracted; what
 remains is the bot's, plus the HTTP client and server overhead on both sides of loopback.
@@ -13,8 +16,10 @@ remains is the bot's, plus the HTTP client and server overhead on both sides of 
 The bot keeps at most MAX_HISTORY (100) runs: a state holding more is thinned to 100 on its next write,
 so the 1,000-run row is the one-off cost of meeting such a state (e.g. from a build with a larger cap).
 
-``--as-written``: the issue is seeded once per cell, then each event finds it as the bot last wrote it
-(no human edit in between, the common case), so the reading the bot derived for its own write is reused.
+``--as-written``: no human edit between events: each event finds the issue as the bot last wrote it.
+
+``--unseen``: before each event the issue is reset to a body the bot has never read (the seeded state at
+the given number of runs, a last line naming the event): what the first event after a restart costs.
 
 ``--junit N``: each commit's results come from a JUnit artifact of N tests (one in 20 failing) instead of
 the check run's output: the per-test outcomes are read, kept for the rules and the cache.
@@ -61,7 +66,8 @@ CONFIG = "trackers:\n  - issue: 1\n    gate: '>90%'\n"
 OVERRIDE_FOLDER = ".github/issue-status"
 HISTORY_LENGTHS = (10, 100, 1000)
 BODY_KIB = (1, 10, 30, 60)
-FILLER = "Notes from the triage meeting: flaky tests are tracked in the linked issues below.\n"
+FILLER = "Notes from the triage meeting: flaky tests are tracked in the linked issues below.\n\n"
+GATE_LINE = ">90% test pass rate achieved"
 
 
 class FakeShare:
@@ -90,17 +96,28 @@ def history(length: int) -> TrackerState:
         )
         for index in range(length)
     )
-    return TrackerState(runs=runs, baseline_rate=0.9)
+    return TrackerState(runs=runs, baseline_rate=0.9, gate_met=True)
 
 
 def issue_body(human_bytes: int, state: TrackerState, codec: StateCodec) -> str:
     canonical = (EXAMPLES / "issue-2-status-update.md").read_text(encoding="utf-8")
-    human = replace_block(canonical, "")
+    human = replace_block(canonical.replace(f"- [ ] {GATE_LINE}", f"- [x] {GATE_LINE}"), "")
     human = human + FILLER * max(0, (human_bytes - len(human)) // len(FILLER))
     # The state written into the (empty) block by hand, as replace_block would: built by the bot's own
     # code in this process, the body's reading would be cached, unlike a body a human edited.
     empty = f"{BLOCK_BEGIN}\n{BLOCK_END}\n"
     return human.replace(empty, f"{BLOCK_BEGIN}\n{codec.encode(state, f'{REPO}#1')}\n{BLOCK_END}\n", 1)
+
+
+def edited(body: str, event: int) -> str:
+    """``body`` as a human leaves it after rewording one line below the bot's block (the line chosen by
+    ``event``: a paragraph's or a heading's, not a task's)."""
+    below = body.index(BLOCK_END) + len(BLOCK_END)  # found as text: the bot's reading stays unused
+    lines = body[below:].split("\n")
+    wordy = [index for index, line in enumerate(lines) if line.strip() and "[" not in line]
+    chosen = wordy[event * 7919 % len(wordy)]
+    lines[chosen] += f" (reworded before event {event})"
+    return body[:below] + "\n".join(lines)
 
 
 def junit_zip(tests: int) -> bytes:
@@ -141,8 +158,14 @@ def sandbox_rss() -> list[tuple[int, str]]:
 
 
 async def main(
-    events: int, override: bool, lengths: list[int], sizes: list[int], as_written: bool, junit_tests: int
+    events: int,
+    override: bool,
+    lengths: list[int],
+    sizes: list[int],
+    human_edits: str,
+    junit_tests: int,
 ) -> None:
+    """``human_edits``: "edited" (a line of the last write), "none" (as written) or "unseen" (a new body)."""
     key = new_app_key()
     fake = FakeGitHub()
     share = FakeShare(fake)  # before start(): the fake's routes bind its handler then
@@ -174,7 +197,8 @@ async def main(
     codec = StateCodec(STATE_KEY)
     app = create_app(settings)
     print(machine())
-    print(f"median of {events} events per cell; CPU ms per event: all / fake's share / bot's (all - fake)")
+    print(f"median of {events} events per cell, human edits: {human_edits}")
+    print("CPU ms per event: all / the fake's share / the bot's (all - fake)")
     print(
         f"{'runs':>6} {'body KiB':>9} {'read KiB':>9} {'written KiB':>12} {'all':>7} {'fake':>7} {'bot':>7}"
     )
@@ -188,14 +212,18 @@ async def main(
         return lambda generation: issue_body(human_bytes, replace(state, generation=generation), codec)
 
     async def one_event(url: str, body_of: Callable[[int], str] | None) -> tuple[float, float, int, int]:
-        """``body_of`` None: the issue is left as the bot last wrote it (no human edit since)."""
+        """``body_of`` None: the issue is the bot's last write, edited by a human unless ``human_edits`` is
+        "none"; else the body ``body_of`` makes, never read before."""
         nonlocal sequence
         sequence += 1
-        if body_of is None:
-            body = str(fake.issue(REPO, 1)["body"])
-        else:
-            body = body_of(10 * sequence)
+        if body_of is not None:
+            body = body_of(10 * sequence) + f"\nEdited before event {sequence}.\n"
             fake.edit_issue_body(REPO, 1, body)
+        elif human_edits == "edited":
+            body = edited(str(fake.issue(REPO, 1)["body"]), sequence)
+            fake.edit_issue_body(REPO, 1, body)
+        else:
+            body = str(fake.issue(REPO, 1)["body"])
         sha = hashlib.sha1(f"event {sequence}".encode()).hexdigest()
         if junit_tests:  # the counts and every test's outcome from a JUnit artifact of the workflow run
             workflow = fake.add_workflow_run(REPO, sha, head_branch="main")
@@ -227,10 +255,11 @@ async def main(
         await one_event(url, seeded(1, 10))  # warm-up: token, configuration
         for length in lengths:
             for kib in sizes:
-                if as_written:  # seeded once, then each event finds the bot's own last write
+                unseen = human_edits == "unseen"
+                if not unseen:  # seeded once, then each event finds the bot's own last write (edited)
                     await one_event(url, seeded(kib, length))
                 samples = [
-                    await one_event(url, None if as_written else seeded(kib, length)) for _ in range(events)
+                    await one_event(url, seeded(kib, length) if unseen else None) for _ in range(events)
                 ]
                 total = statistics.median(s[0] for s in samples) * 1000
                 fake_ms = statistics.median(s[1] for s in samples) * 1000
@@ -259,13 +288,24 @@ if __name__ == "__main__":
     parser.add_argument("--override", action="store_true", help="render the block from a repository override")
     parser.add_argument("--runs", type=int, nargs="+", default=HISTORY_LENGTHS, help="runs in the state")
     parser.add_argument("--kib", type=int, nargs="+", default=BODY_KIB, help="issue body sizes")
-    parser.add_argument(
+    edits = parser.add_mutually_exclusive_group()
+    edits.add_argument(
         "--as-written",
-        action="store_true",
+        action="store_const",
+        const="none",
+        dest="human_edits",
         help="no human edit between events: the issue is the bot's last write",
+    )
+    edits.add_argument(
+        "--unseen",
+        action="store_const",
+        const="unseen",
+        dest="human_edits",
+        help="each event finds a body the bot has never read (seeded at the given number of runs)",
     )
     parser.add_argument(
         "--junit", type=int, default=0, help="results from a JUnit artifact of this many tests"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.override, args.runs, args.kib, args.as_written, args.junit))
+    human_edits = args.human_edits or "edited"
+    asyncio.run(main(args.events, args.override, args.runs, args.kib, human_edits, args.junit))
