@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ from bot.testing.deliveries import (
     workflow_run_completed,
 )
 from bot.testing.fake_github import FakeGitHub
+from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
 from bot.tracking.state import StateCodec, TrackerState
 
 REPO = "platform-wrapper/backend"
@@ -35,6 +38,28 @@ def sha_of(label: str) -> str:
 
 def summary(failed: int, passed: int, skipped: int = 7) -> str:
     return f"========== {failed} failed, {passed} passed, {skipped} skipped in 12.34s =========="
+
+
+def actions_log(text: str | bytes) -> bytes:
+    """Output as GitHub Actions stores it: a timestamp before every line, a BOM before the first."""
+    data = text.encode() if isinstance(text, str) else text
+    lines = data.splitlines(keepends=True)
+    stamped = [b"2025-08-12T10:00:%02d.1234567Z " % (i % 60) + line for i, line in enumerate(lines)]
+    return "\ufeff".encode() + b"".join(stamped)
+
+
+def zipped(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def status_block(bot: BotHarness) -> str:
+    body = bot.body
+    assert BLOCK_BEGIN in body, "the bot wrote no status block"
+    return body[body.index(BLOCK_BEGIN) : body.index(BLOCK_END)]
 
 
 @dataclass

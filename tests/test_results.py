@@ -18,35 +18,21 @@ import pytest
 from bot.intake.server import TRACKERS
 from bot.results.counts import TestCounts
 from bot.testing.deliveries import check_run_completed
-from bot.tracking.body import BLOCK_BEGIN, BLOCK_END
 from tests.conftest import FIXTURES
-from tests.harness import INSTALLATION_ID, REPO, BotHarness, sha_of, summary
+from tests.harness import (
+    INSTALLATION_ID,
+    REPO,
+    BotHarness,
+    actions_log,
+    sha_of,
+    status_block,
+    summary,
+    zipped,
+)
 from tests.test_junit import JUNIT_FIXTURES
 from tests.test_runners import RUNNER_FIXTURES
 
 RUNNERS = FIXTURES / "runners"
-
-
-def actions_log(text: str | bytes) -> bytes:
-    """Output as GitHub Actions stores it: a timestamp before every line, a BOM before the first."""
-    data = text.encode() if isinstance(text, str) else text
-    lines = data.splitlines(keepends=True)
-    stamped = [b"2025-08-12T10:00:%02d.1234567Z " % (i % 60) + line for i, line in enumerate(lines)]
-    return "\ufeff".encode() + b"".join(stamped)
-
-
-def zipped(files: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def status_block(bot: BotHarness) -> str:
-    body = bot.body
-    assert BLOCK_BEGIN in body, "the bot wrote no status block"
-    return body[body.index(BLOCK_BEGIN) : body.index(BLOCK_END)]
 
 
 PYTEST_LOG = (RUNNERS / "pytest" / "default.txt").read_bytes()

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from bot.tracking.body import BLOCK_BEGIN, BLOCK_END, split_body
 from bot.untrusted import MAX_SHOWN, WORD_JOINER, code_span, plain_text
 from tests import github_markdown
-from tests.harness import REPO, BotHarness, sha_of, summary
-from tests.test_results import zipped
+from tests.harness import REPO, BotHarness, sha_of, summary, zipped
 
 HOSTILE_NAMES = [
     "https://evil.example/x",
