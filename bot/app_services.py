@@ -19,6 +19,7 @@ from bot.metrics import Metrics
 from bot.results.commit import result_collector
 from bot.settings import Settings
 from bot.tracking.keeper import StateKeeper, TrackerStateStore, deployment_state_key
+from bot.tracking.per_test import PerTestMemory
 from bot.tracking.state import StateCodec
 from bot.updating.tracker import TrackerService
 
@@ -62,5 +63,10 @@ async def app_services(
     )
     key = await deployment_state_key(store, settings.state_key)
     codec = StateCodec(key, legacy_secrets=settings.webhook_secrets)
-    trackers = TrackerService(github, result_collector(BlobReader(session)), states=StateKeeper(codec, store))
+    trackers = TrackerService(
+        github,
+        result_collector(BlobReader(session)),
+        states=StateKeeper(codec, store),
+        per_test=PerTestMemory(store),
+    )
     return AppServices(github=github, app_api=app_api, trackers=trackers)

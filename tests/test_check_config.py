@@ -5,6 +5,7 @@ Fixtures: bot/testing/examples/issue-status.full.yml and issue-2-status-update.m
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -160,9 +161,19 @@ def test_the_gates_floor_of_counted_tests_is_explained_under_its_tracker(
     assert "warning" not in out
 
 
-def test_without_min_tests_no_floor_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
-    _, out, _ = check(capsys, FULL)
+def test_without_min_tests_no_floor_is_shown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "issue-status.yml"
+    full = FULL.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"    min_tests: .*\n(\s+#.*\n)*", "", full), "utf-8")
+    _, out, _ = check(capsys, path)
+    assert "min_tests" not in path.read_text(encoding="utf-8")
     assert "counted tests" not in out and "warning" not in out
+
+
+def test_the_full_example_needs_all_227_tests_counted(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = check(capsys, FULL)
+    assert "gate >90%, with at least 227 counted tests; counted: passed + failed + errors" in out
+    assert "warning" not in out
 
 
 def test_a_baseline_floor_beside_a_baseline_rate_warns_but_stays_valid(
@@ -170,9 +181,7 @@ def test_a_baseline_floor_beside_a_baseline_rate_warns_but_stays_valid(
 ) -> None:
     path = tmp_path / "issue-status.yml"
     full = FULL.read_text(encoding="utf-8")
-    path.write_text(
-        full.replace("    baseline: 0.62", "    min_tests: baseline\n    baseline: 0.62"), "utf-8"
-    )
+    path.write_text(full.replace("    min_tests: 227", "    min_tests: baseline"), "utf-8")
     code, out, _ = check(capsys, path, "--issue-body", ISSUE)
     assert code == EXIT_VALID
     assert out.splitlines()[:2] == [

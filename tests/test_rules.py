@@ -41,7 +41,9 @@ from bot.tracking.state import RunRecord
 
 EXAMPLE = (EXAMPLES / "issue-2-status-update.md").read_bytes().decode()
 EXAMPLE_CRLF = EXAMPLE.replace("\n", "\r\n")
-FULL = parse_config((EXAMPLES / "issue-status.full.yml").read_bytes()).trackers[0]
+FULL_AS_WRITTEN = parse_config((EXAMPLES / "issue-status.full.yml").read_bytes()).trackers[0]
+# The runs below count 100 tests; the example's floor of 227 counted tests is judged on its own.
+FULL = FULL_AS_WRITTEN.model_copy(update={"min_tests": None})
 T0 = datetime(2025, 8, 12, 9, 0, tzinfo=UTC)
 SECURITY = "*security*"
 READINESS = "Production deployment readiness verified"
@@ -581,3 +583,26 @@ def test_the_canonical_story_marks_each_fix_and_escalates_exactly_once() -> None
     before, body = body, body.replace(f"- [ ] {READINESS}", f"- [x] {READINESS}")
     handover = evaluate(FULL, body, evidence(*runs), trust_edit(FULL, memory, before, body))
     assert [e.kind for e in handover.events] == ["review_ready"]
+
+
+def test_the_gate_needs_the_floor_of_counted_tests_too() -> None:
+    short = evaluate(FULL_AS_WRITTEN, EXAMPLE, evidence(run("a" * 40, 220, 6, 0)), RulesMemory())
+    gate = next(r for r in short.rules if r.binding.rule.gate)
+    assert gate.judgement.verdict == "does not hold"
+    assert gate.judgement.reason == (
+        "97.35% meets >90% at aaaaaaa, but only 226 tests are counted: 1 fewer than the gate requires"
+    )
+    full = evaluate(FULL_AS_WRITTEN, EXAMPLE, evidence(run("a" * 40, 221, 6, 0)), RulesMemory())
+    assert next(r for r in full.rules if r.binding.rule.gate).judgement.holds
+
+
+def test_fewer_tests_counted_is_escalated_once_per_commit() -> None:
+    before = run("a" * 40, 80, 20, 0)
+    after = run("b" * 40, 80, 0, 5)  # the 20 failing tests deleted
+    first = evaluate(FULL, EXAMPLE, evidence(before, after), RulesMemory())
+    [dropped] = [e for e in first.events if e.kind == "tests_dropped"]
+    assert dropped.is_escalation and dropped.sha == "b" * 40 and dropped.tests == ()
+    again = evaluate(FULL, EXAMPLE, evidence(before, after), first.memory)
+    assert not [e for e in again.events if e.kind == "tests_dropped"]
+    steady = evaluate(FULL, EXAMPLE, evidence(before, after, run("c" * 40, 80, 0, 9)), again.memory)
+    assert not [e for e in steady.events if e.kind == "tests_dropped"]

@@ -197,7 +197,7 @@ class TrackerConfig(Section):
 
     def counted_tests(self, counts: TestCounts) -> int:
         """The tests the pass rate of ``counts`` counts (its denominator), under this tracker's policy."""
-        return counts.executed + (counts.skipped if self.pass_rate.skipped == "include" else 0)
+        return counts.counted(include_skipped=self.pass_rate.skipped == "include")
 
     def tests_required(self, baseline_tests: int | None) -> int | None:
         """The floor of counted tests in force: None without ``min_tests``, and for ``baseline`` while the

@@ -3,9 +3,11 @@
 A repository whose issue 2 is the canonical tracking issue (bot/testing/examples) and whose configuration
 is its whole story (``issue-status.full.yml``). A developer fixes the test infrastructure on a branch with
 an open pull request: each push touches one fix's files, and each CI run uploads a job log and JUnit XML.
-The pass rate climbs from 63 % past the 90 % gate, with one regression below the baseline on the way; the
+The pass rate climbs from 63 % past the 90 % gate, with one regression below the baseline on the way (its
+escalation names the tests that broke); the block says per run which tests broke, got fixed or still fail; the
 fixes go ⏳ → 🔄 → ✅, the criteria tick as their conditions hold, and once a human ticks the readiness line
-the bot asks the reviewer for a review. Everything is signed HTTP against loopback; no account, no network.
+the bot asks the reviewer for a review, naming the tests that still fail. Everything is signed HTTP
+against loopback; no account, no network.
 """
 
 from __future__ import annotations
@@ -268,6 +270,13 @@ def report(fake: FakeGitHub, out: TextIO) -> dict[str, Any]:
         "announcements": kinds,
         "labels": [label["name"] for label in issue["labels"]],
         "refused_requests": len(fake.rejections),
+        # The regression's escalation names the tests that broke; the hand-over, the tests still failing.
+        "escalation_names_tests": any(
+            "fell below the baseline" in c["body"] and "Newly failing (" in c["body"] for c in comments
+        ),
+        "handover_names_failing": any(
+            "Code review requested from" in c["body"] and "Still failing at" in c["body"] for c in comments
+        ),
     }
     print(f"\nRequested reviewers on #{PULL_REQUEST}: {reviewers}", file=out)
     print(f"Announced: {', '.join(kinds)}; labels: {outcome['labels']}", file=out)
@@ -285,6 +294,8 @@ def succeeded(outcome: dict[str, Any]) -> bool:
         and outcome["review_requested"]
         and outcome["fixes_done"] == 3
         and outcome["announcements"].count("below_baseline") == 1
+        and outcome["escalation_names_tests"]
+        and outcome["handover_names_failing"]
         and not outcome["refused_requests"]
     )
 

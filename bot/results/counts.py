@@ -39,9 +39,13 @@ class TestCounts:
         """
         return self.rate(include_skipped=False)
 
+    def counted(self, *, include_skipped: bool) -> int:
+        """The tests the pass rate counts: its denominator."""
+        return self.executed + (self.skipped if include_skipped else 0)
+
     def rate(self, *, include_skipped: bool) -> float | None:
         """The pass rate, optionally counting skipped tests as not passed."""
-        denominator = self.executed + (self.skipped if include_skipped else 0)
+        denominator = self.counted(include_skipped=include_skipped)
         if denominator == 0:
             return None
         return self.passed / denominator

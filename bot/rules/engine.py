@@ -27,6 +27,7 @@ from bot.config import (
     format_percent,
 )
 from bot.results.junit import TestCaseResult
+from bot.results.test_changes import TestChanges
 from bot.rules.binding import Bindings, FixBinding, ReviewBinding, RuleBinding, bind, seeded
 from bot.rules.events import Event, make_event
 from bot.rules.headings import MARKS, Phase, find_heading, set_mark
@@ -56,6 +57,8 @@ class Evidence:
     cases: Sequence[TestCaseResult] | None  # that commit's per-test outcomes; None when it has none
     baseline: float | None  # the configured baseline, else the tracker's first recorded rate
     now: datetime  # timezone-aware
+    changes: TestChanges | None = None  # that commit's per-test changes since the previous final run
+    baseline_tests: int | None = None  # the tests the baseline run counted (for a ``min_tests`` gate)
 
 
 @dataclass(frozen=True)
@@ -209,21 +212,32 @@ class _Judge:
             return self.ticked(condition)
         return self.fixes_done()
 
+    def gate_holds(self, run: RunRecord) -> bool:
+        return self.tracker.gate_holds(run.counts, self.evidence.baseline_tests)
+
     def gate(self) -> Judgement:
         if not self.finished:
             return Judgement("unknown", "no finished run yet")
         run = self.finished[-1]
         rate, gate = self.rate(run), self.tracker.gate
         shown = "no tests ran" if rate is None else format_percent(round(rate, 4))
-        if gate.is_met(rate):
+        if self.gate_holds(run):
             return Judgement("holds", f"{shown} meets {gate} at {run.sha[:7]}")
+        missing = self.tracker.missing_tests(run.counts, self.evidence.baseline_tests)
+        if gate.is_met(rate) and missing:
+            counted = self.tracker.counted_tests(run.counts)
+            return Judgement(
+                "does not hold",
+                f"{shown} meets {gate} at {run.sha[:7]}, but only {counted} tests are counted: "
+                f"{missing} fewer than the gate requires",
+            )
         return Judgement("does not hold", f"{shown} does not meet {gate} at {run.sha[:7]}")
 
     def green_runs(self, count: int) -> Judgement:
         last = self.finished[-count:]
         if len(last) < count:
             return Judgement("does not hold", f"{len(last)} of {count} finished runs so far")
-        missed = sum(1 for run in last if not self.tracker.gate.is_met(self.rate(run)))
+        missed = sum(1 for run in last if not self.gate_holds(run))
         if missed:
             return Judgement("does not hold", f"{missed} of the last {count} finished runs missed the gate")
         return Judgement("holds", f"the last {count} finished runs met {self.tracker.gate}")
@@ -355,6 +369,8 @@ def evaluate(tracker: TrackerConfig, body: str, evidence: Evidence, memory: Rule
     memory = _remembered_verdicts(judge, rules, review)
     memory, overdue = check_overdue(tracker, memory, evidence.now)
     events += overdue
+    memory, dropped = _dropped_tests(replace(judge, memory=memory))
+    events += dropped
     ready = all(result.judgement.holds for result in review)
     if ready and not memory.handed_over:
         events.append(make_event(tracker.issue, _subject_sha(judge), "review_ready"))
@@ -399,12 +415,13 @@ def _condition_events(
     gate = judge.gate()
     if finished and gate.verdict != "unknown":
         run = finished[-1]
+        broke = _newly_failing(judge, run)
         if gate.holds and GateCondition.key not in held:
             events.append(make_event(issue, run.sha, "gate_met", rate=judge.rate(run)))
         elif not gate.holds and GateCondition.key in held:
-            events.append(make_event(issue, run.sha, "gate_lost", rate=judge.rate(run)))
+            events.append(make_event(issue, run.sha, "gate_lost", rate=judge.rate(run), tests=broke))
         if _below_baseline(judge, run) and _BELOW_BASELINE not in held:
-            events.append(make_event(issue, run.sha, "below_baseline", rate=judge.rate(run)))
+            events.append(make_event(issue, run.sha, "below_baseline", rate=judge.rate(run), tests=broke))
     latest = judge.latest
     announced: set[str] = set()
     for condition, judgement in _tests_judgements(rules, review):
@@ -412,8 +429,41 @@ def _condition_events(
             continue
         if condition.key not in announced:
             announced.add(condition.key)
-            events.append(make_event(issue, latest.sha, "tests_broken", condition.glob))
+            failing = _failing_matching(judge, condition.glob)
+            events.append(make_event(issue, latest.sha, "tests_broken", condition.glob, tests=failing))
     return events
+
+
+def _newly_failing(judge: _Judge, run: RunRecord) -> tuple[str, ...]:
+    changes = judge.evidence.changes
+    return changes.newly_failing if changes is not None and changes.sha == run.sha else ()
+
+
+def _failing_matching(judge: _Judge, glob: str) -> list[str]:
+    pattern = glob.casefold()
+    return [
+        case.test_id
+        for case in judge.evidence.cases or ()
+        if case.outcome in ("failed", "error") and fnmatch.fnmatchcase(case.test_id.casefold(), pattern)
+    ]
+
+
+def _dropped_tests(judge: _Judge) -> tuple[RulesMemory, tuple[Event, ...]]:
+    """Fewer tests counted than in the previous finished run, or tests that failed now skipped or gone:
+    what lifts a pass rate without fixing anything. Announced once per commit."""
+    finished = judge.finished
+    if len(finished) < 2 or judge.memory.dropped_sha == finished[-1].sha:
+        return judge.memory, ()
+    run, previous = finished[-1], finished[-2]
+    fewer = judge.tracker.counted_tests(run.counts) < judge.tracker.counted_tests(previous.counts)
+    changes = judge.evidence.changes
+    hidden: tuple[str, ...] = ()
+    if changes is not None and changes.sha == run.sha:
+        hidden = changes.skipped_after_failing + changes.removed_after_failing
+    if not fewer and not hidden:
+        return judge.memory, ()
+    event = make_event(judge.tracker.issue, run.sha, "tests_dropped", rate=judge.rate(run), tests=hidden)
+    return replace(judge.memory, dropped_sha=run.sha), (event,)
 
 
 _BELOW_BASELINE = "below_baseline"

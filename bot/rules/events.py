@@ -8,6 +8,7 @@ between posting and saving state, or a redelivered webhook, never produces the s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -20,8 +21,13 @@ EventKind = Literal[
     "below_baseline",  # escalation: the pass rate fell below the baseline
     "tests_broken",  # escalation: a tests rule that held stopped holding
     "fix_overdue",  # escalation: a fix in progress longer than the overdue factor times its estimate
+    "tests_dropped",  # escalation: fewer tests counted, or tests that failed are now skipped or gone
 ]
-ESCALATIONS: frozenset[EventKind] = frozenset({"below_baseline", "tests_broken", "fix_overdue"})
+ESCALATIONS: frozenset[EventKind] = frozenset(
+    {"below_baseline", "tests_broken", "fix_overdue", "tests_dropped"}
+)
+# Test ids an announcement names; the rest are counted ("and 12 more").
+MAX_TESTS_NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,12 @@ class Event:
     subject: str | None = None  # the fix's name, or the tests rule's glob
     rate: float | None = None  # the pass rate of the run that caused it, when a run did
     at: datetime | None = None  # when a timer-based event was found to hold
+    tests: tuple[str, ...] = ()  # the tests that caused it (at most MAX_TESTS_NAMED), when known
+    tests_total: int = 0  # how many tests caused it in all
+
+    @property
+    def more_tests(self) -> int:
+        return self.tests_total - len(self.tests)
 
     @property
     def is_escalation(self) -> bool:
@@ -54,5 +66,8 @@ def make_event(
     *,
     rate: float | None = None,
     at: datetime | None = None,
+    tests: Sequence[str] = (),
 ) -> Event:
-    return Event(kind, event_key(issue, sha, kind, subject), sha, subject, rate, at)
+    """The event; ``tests`` (all of them: the event keeps the first few and the count) caused it."""
+    named = tuple(tests[:MAX_TESTS_NAMED])
+    return Event(kind, event_key(issue, sha, kind, subject), sha, subject, rate, at, named, len(tests))

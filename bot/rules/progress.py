@@ -40,6 +40,7 @@ class RulesMemory:
     # first judged) said; None until then. A manual condition is judged from this, never from the body
     # alone: anyone can edit the body, and a judgement may run before the edit's own event arrives.
     manual_ticked: frozenset[str] | None = None
+    dropped_sha: str | None = None  # the last commit whose dropped tests were announced (once per commit)
 
     def remember(self, key: str, holds: bool) -> RulesMemory:
         held = self.held | {key} if holds else self.held - {key}
@@ -78,6 +79,7 @@ class RulesMemory:
             "cases_sha": self.cases_sha,
             "handed_over": self.handed_over,
             "manual_ticked": None if self.manual_ticked is None else sorted(self.manual_ticked),
+            "dropped_sha": self.dropped_sha,
         }
 
     @classmethod
@@ -105,6 +107,7 @@ class RulesMemory:
             cases_sha=data.get("cases_sha"),
             handed_over=bool(data.get("handed_over", False)),
             manual_ticked=_keys(data.get("manual_ticked")),
+            dropped_sha=data.get("dropped_sha"),
         )
 
 

@@ -30,6 +30,10 @@ class TrackerStateStore(Protocol):
 
     async def save_tracker_state(self, scope: str, generation: int, marker: str) -> None: ...
 
+    async def test_memory(self, scope: str) -> bytes | None: ...
+
+    async def save_test_memory(self, scope: str, data: bytes) -> None: ...
+
 
 async def deployment_state_key(store: TrackerStateStore, configured: bytes | None) -> bytes:
     """The key that signs tracker states: the configured one, else one made once and kept in ``store``."""

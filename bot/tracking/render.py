@@ -14,6 +14,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 import bot
+from bot.results.test_changes import Names
 from bot.rules import MARKS, Evaluation
 from bot.tracking.chart import TrendPoint, mermaid_trend, text_trend
 from bot.tracking.sandbox import SANDBOX, Refusal
@@ -32,6 +33,8 @@ _TEMPLATE_DIRS = (
 # A checkbox in the block: a human ticking it asks for the review at once; the next write unticks it.
 REQUEST_REVIEW_LINE = "Request review now"
 VERDICT_MARKS = {"holds": "✅", "does not hold": "❌", "unknown": "❔"}
+# Characters of a test id shown in the block or a comment (the ids kept are cut to no more than this).
+MAX_TEST_ID_SHOWN = 200
 
 
 def templates_dir() -> Path:
@@ -64,6 +67,20 @@ def code_block(text: str, info: str = "text") -> str:
     return f"{fence}{info}\n{text}\n{fence}"
 
 
+def test_names(names: Names, limit: int | None = None) -> str:
+    """Test ids as inert code spans, comma-separated: the first ``limit`` of those kept, then "and N more"
+    for the rest (``names.total`` counts them all). A still-failing test shows for how many runs."""
+    shown = names.shown if limit is None else names.shown[:limit]
+    listed = ", ".join(
+        f"{code_span(item[0], MAX_TEST_ID_SHOWN)} ({item[1]} runs)"
+        if isinstance(item, tuple)
+        else code_span(item, MAX_TEST_ID_SHOWN)
+        for item in shown
+    )
+    more = names.total - len(shown)
+    return f"{listed} and {more} more" if more > 0 and listed else (f"{more} tests" if more > 0 else listed)
+
+
 _OPTIONS: dict[str, Any] = {
     "undefined": jinja2.StrictUndefined,
     "autoescape": False,  # the output is Markdown, not HTML
@@ -77,6 +94,7 @@ _FILTERS: dict[str, Any] = {
     "code_block": code_block,
     "code_span_inline": code_span,
     "plain": plain_text,
+    "test_names": test_names,
 }
 # A repository's template may be at most this long (a status block's template is about 3 KiB).
 MAX_TEMPLATE_BYTES = 16 * 1024

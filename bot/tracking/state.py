@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.results.counts import TestCounts
+from bot.results.test_changes import ChangesSummary
 from bot.tracking.thinning import thin_history
 
 log = logging.getLogger(__name__)
@@ -64,22 +65,26 @@ class TrackerState:
     runs: tuple[RunRecord, ...] = ()
     gate_met: bool = False
     baseline_rate: float | None = field(default=None)  # the first recorded rate, unless configured
+    # The counted tests of the run the baseline was taken from (a ``min_tests: baseline`` gate needs as
+    # many); None in states written before it was kept: the first recorded run's count stands in.
+    baseline_tests: int | None = None
     # Digests of the human text (everything outside the block) the bot read before its last write and
     # the human text it wrote: together they tell whether that write replaced an edit it never saw.
     seen: str = ""
     wrote: str = ""
     rules: dict[str, Any] = field(default_factory=dict)  # the rules engine's memory (RulesMemory.as_data)
     generation: int = 0  # one more with each write of the bot's: tells a replayed older state apart
+    tests: ChangesSummary | None = None  # per-test changes of the last final run that had per-test results
 
-    def with_run(self, run: RunRecord, rate: float | None) -> TrackerState:
-        """Record a run (its ``rate`` becomes the baseline if there is none yet); a commit already recorded
-        is replaced, so re-runs and late jobs update its entry rather than add one."""
+    def with_run(self, run: RunRecord, rate: float | None, counted: int | None = None) -> TrackerState:
+        """Record a run (its ``rate`` and ``counted`` tests become the baseline if there is none yet); a
+        commit already recorded is replaced, so re-runs and late jobs update its entry rather than add one."""
         runs = [r for r in self.runs if r.sha != run.sha]
         runs.append(run)
-        baseline = self.baseline_rate
-        if baseline is None and not run.provisional:
-            baseline = rate
-        return replace(self, runs=tuple(runs), baseline_rate=baseline).thinned(MAX_HISTORY)
+        changed = replace(self, runs=tuple(runs))
+        if self.baseline_rate is None and not run.provisional:
+            changed = replace(changed, baseline_rate=rate, baseline_tests=counted)
+        return changed.thinned(MAX_HISTORY)
 
     def thinned(self, keep: int) -> TrackerState:
         """At most ``keep`` runs: the first (the baseline), the latest densely, older ones sparser."""
@@ -98,6 +103,10 @@ def _position_in_time(runs: tuple[RunRecord, ...]) -> Callable[[RunRecord], floa
         return None
     by_sha = {r.sha: t for r, t in zip(runs, times, strict=True)}
     return lambda run: by_sha[run.sha]
+
+
+def _count_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def human_digest(human_text: str) -> str:
@@ -120,18 +129,21 @@ class StateCodec:
 
     def encode(self, state: TrackerState, scope: str) -> str:
         """The marker line; ``scope`` ("owner/repo#2") binds it to one tracking issue."""
-        data = {
+        data: dict[str, Any] = {
             "runs": [
                 [r.sha, r.completed_at, [getattr(r.counts, f) for f in _COUNT_FIELDS], r.provisional]
                 for r in state.runs
             ],
             "gate_met": state.gate_met,
             "baseline_rate": state.baseline_rate,
+            "baseline_tests": state.baseline_tests,
             "seen": state.seen,
             "wrote": state.wrote,
             "rules": state.rules,
             "generation": state.generation,
         }
+        if state.tests is not None:
+            data["tests"] = state.tests.as_data()
         raw = json.dumps(data, separators=(",", ":")).encode()
         payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         mac = self._mac(self._key, scope, payload)
@@ -166,10 +178,12 @@ class StateCodec:
                 ),
                 gate_met=bool(data["gate_met"]),
                 baseline_rate=data["baseline_rate"],
+                baseline_tests=_count_or_none(data.get("baseline_tests")),
                 seen=str(data.get("seen", "")),
                 wrote=str(data.get("wrote", "")),
                 rules=dict(data.get("rules") or {}),
                 generation=int(data.get("generation", 0)),
+                tests=ChangesSummary.from_data(data.get("tests")),
             )
         except (binascii.Error, ValueError, KeyError, TypeError):
             # Signed by us but unreadable can only mean a bug in an older version; never crash on it.

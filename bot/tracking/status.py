@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.config import Gate, TrackerConfig
+from bot.results.test_changes import ChangesSummary
 from bot.tracking.state import RunRecord, TrackerState
 
 
@@ -17,9 +18,33 @@ class StatusReport:
     gate_met: bool
     history: tuple[RunRecord, ...]
     include_skipped: bool  # the tracker's pass-rate policy
+    baseline_tests: int | None  # the tests the baseline run counted
+    tests_required: int | None  # the gate's floor of counted tests (``min_tests``), None without one
+    tests: ChangesSummary | None  # per-test changes of the last final run with per-test results
 
     def rate_of(self, run: RunRecord) -> float | None:
         return run.counts.rate(include_skipped=self.include_skipped)
+
+    def counted_of(self, run: RunRecord) -> int:
+        """The tests the pass rate of ``run`` counts (its denominator)."""
+        return run.counts.counted(include_skipped=self.include_skipped)
+
+    @property
+    def counted(self) -> int:
+        return self.counted_of(self.run)
+
+    @property
+    def missing_tests(self) -> int:
+        """How many counted tests the gate's floor still lacks (0 without a floor)."""
+        return max(0, (self.tests_required or 0) - self.counted)
+
+    @property
+    def tests_change_since_previous(self) -> int | None:
+        return self.counted - self.counted_of(self.previous) if self.previous else None
+
+    @property
+    def tests_change_since_baseline(self) -> int | None:
+        return self.counted - self.baseline_tests if self.baseline_tests is not None else None
 
     @property
     def rate(self) -> float | None:
@@ -52,8 +77,10 @@ def assess(before: TrackerState, run: RunRecord, tracker: TrackerConfig) -> tupl
     finish must not tick the gate line or ask for a review that the other jobs would refute.
     """
     previous = next((r for r in reversed(before.runs) if r.sha != run.sha), None)
-    after = before.with_run(run, tracker.rate_of(run.counts))
-    met = before.gate_met if run.provisional else tracker.gate.is_met(tracker.rate_of(run.counts))
+    after = before.with_run(run, tracker.rate_of(run.counts), tracker.counted_tests(run.counts))
+    met = (
+        before.gate_met if run.provisional else tracker.gate_holds(run.counts, baseline_tests(after, tracker))
+    )
     after = replace(after, gate_met=met)
     return after, _report(after, run, previous, tracker)
 
@@ -65,6 +92,14 @@ def latest(state: TrackerState, tracker: TrackerConfig) -> StatusReport | None:
     run = state.runs[-1]
     previous = next((r for r in reversed(state.runs) if r.sha != run.sha), None)
     return _report(state, run, previous, tracker)
+
+
+def baseline_tests(state: TrackerState, tracker: TrackerConfig) -> int | None:
+    """The tests the baseline run counted; for states from before it was kept, the first final run's."""
+    if state.baseline_tests is not None:
+        return state.baseline_tests
+    first = next((run for run in state.runs if not run.provisional), None)
+    return tracker.counted_tests(first.counts) if first is not None else None
 
 
 def _report(
@@ -81,4 +116,7 @@ def _report(
         gate_met=state.gate_met,
         history=state.runs,
         include_skipped=tracker.pass_rate.skipped == "include",
+        baseline_tests=baseline_tests(state, tracker),
+        tests_required=tracker.tests_required(baseline_tests(state, tracker)),
+        tests=state.tests,
     )

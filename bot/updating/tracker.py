@@ -21,6 +21,7 @@ from bot.github.client import GitHubApp
 from bot.github.repository import Issue, Repository
 from bot.github.revoked import RevokedAccess
 from bot.results.commit import CommitResults, ResultCollector
+from bot.results.test_changes import TestChanges, TestMemory, summarize
 from bot.rules import Evaluation, Evidence, MarkChange, RulesMemory, Tick, apply, evaluate, start_fixes
 from bot.rules import Event as RulesEvent
 from bot.rules.events import make_event
@@ -40,6 +41,7 @@ from bot.tracking.body import (
 )
 from bot.tracking.keeper import StateKeeper
 from bot.tracking.markdown import read as read_markdown
+from bot.tracking.per_test import PerTestMemory
 from bot.tracking.render import (
     REQUEST_REVIEW_LINE,
     render_status_block,
@@ -67,10 +69,12 @@ class TrackerService:
         results: ResultCollector,
         *,
         states: StateKeeper,
+        per_test: PerTestMemory,
     ) -> None:
         self.github = github
         self.results = results
         self.states = states
+        self.per_test = per_test
         self._locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -222,7 +226,7 @@ class TrackerService:
             if report is None:
                 return None
             chosen = baseline if baseline is not None else report.rate
-            changed = replace(state, baseline_rate=chosen)
+            changed = replace(state, baseline_rate=chosen, baseline_tests=report.counted)
             await self._reevaluate(
                 repo, tracker, issue.body, changed, RulesMemory.from_data(state.rules), where_from
             )
@@ -275,7 +279,9 @@ class TrackerService:
         if report is None:
             return  # nothing recorded yet: the first run will judge everything
         human = apply(replace_block(body, ""), ticks, marks)
-        evidence = Evidence(state.runs, None, report.baseline_rate, datetime.now(UTC))
+        evidence = Evidence(
+            state.runs, None, report.baseline_rate, datetime.now(UTC), baseline_tests=report.baseline_tests
+        )
         evaluation = evaluate(tracker, human, evidence, memory)
         latest_run = replace(
             where_from, sha=report.run.sha, branch=tracker.branch or where_from.default_branch
@@ -299,6 +305,11 @@ class TrackerService:
 
         before = await self.states.read(issue.body, where)
         after, report = before, latest(before, tracker)
+        changes: TestChanges | None = None
+        remembered: TestMemory | None = None
+        if results.cases and not results.provisional:
+            changes, remembered = await self.per_test.compare(where, event.sha, results.cases)
+            before = replace(before, tests=summarize(changes))
         if counted:
             after, report = assess(before, _run_record(results), tracker)
             log.info(
@@ -315,7 +326,14 @@ class TrackerService:
         human = replace_block(issue.body, "")
         if counted:
             assert report is not None
-            evidence = Evidence(after.runs, results.cases or None, report.baseline_rate, datetime.now(UTC))
+            evidence = Evidence(
+                after.runs,
+                results.cases or None,
+                report.baseline_rate,
+                datetime.now(UTC),
+                changes=changes,
+                baseline_tests=report.baseline_tests,
+            )
             evaluation = evaluate(tracker, issue.body, evidence, RulesMemory.from_data(before.rules))
             events: Sequence[RulesEvent] = evaluation.events
             if not before.runs and events:
@@ -331,6 +349,8 @@ class TrackerService:
         await self._publish(
             repo, tracker, issue.body, human, before, after, report, evaluation, event, results.unavailable
         )
+        if remembered is not None:
+            await self.per_test.keep(where, remembered)
 
     async def _not_yet_said(
         self, repo: Repository, tracker: TrackerConfig, events: Sequence[RulesEvent]
