@@ -237,11 +237,18 @@ async def replay(state_dir: Path, out: TextIO = sys.stdout) -> dict[str, Any]:
                     failed = sum(step.failing.values())
                     counts = f"{failed} failed, {227 - failed} passed, 7 skipped"
                     print(f"CI   {commit_sha(step.label)[:7]}: {counts} ({step.label}) -> {status}", file=out)
+                    print(f"     {tests_line(fake.issue(REPOSITORY, ISSUE)['body'])}", file=out)
             status = await story.human_ticks(session, READINESS_LINE)
             print(f"zoe ticks '{READINESS_LINE}' -> {status}", file=out)
         return report(fake, out)
     finally:
         await fake.close()
+
+
+def tests_line(body: str) -> str:
+    """The block's per-test line, as a reader of the issue sees it change from run to run."""
+    line = next((line for line in body.splitlines() if line.startswith("**Tests** at ")), "")
+    return line.replace("**", "") or "(no per-test line)"
 
 
 def report(fake: FakeGitHub, out: TextIO) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 import bot
-from bot.results.test_changes import Names
+from bot.results.test_changes import MAX_NAME_CHARS, Names
 from bot.rules import MARKS, Evaluation
 from bot.tracking.chart import TrendPoint, mermaid_trend, text_trend
 from bot.tracking.sandbox import SANDBOX, Refusal
@@ -33,8 +33,6 @@ _TEMPLATE_DIRS = (
 # A checkbox in the block: a human ticking it asks for the review at once; the next write unticks it.
 REQUEST_REVIEW_LINE = "Request review now"
 VERDICT_MARKS = {"holds": "✅", "does not hold": "❌", "unknown": "❔"}
-# Characters of a test id shown in the block or a comment (the ids kept are cut to no more than this).
-MAX_TEST_ID_SHOWN = 200
 
 
 def templates_dir() -> Path:
@@ -72,9 +70,9 @@ def test_names(names: Names, limit: int | None = None) -> str:
     for the rest (``names.total`` counts them all). A still-failing test shows for how many runs."""
     shown = names.shown if limit is None else names.shown[:limit]
     listed = ", ".join(
-        f"{code_span(item[0], MAX_TEST_ID_SHOWN)} ({item[1]} runs)"
+        f"{code_span(item[0], MAX_NAME_CHARS)} ({item[1]} runs)"
         if isinstance(item, tuple)
-        else code_span(item, MAX_TEST_ID_SHOWN)
+        else code_span(item, MAX_NAME_CHARS)
         for item in shown
     )
     more = names.total - len(shown)
