@@ -239,6 +239,10 @@ class RepoConfig(Section):
     def trackers_for_branch(self, branch: str | None, default_branch: str) -> list[TrackerConfig]:
         return [tracker for tracker in self.trackers if tracker.tracks_branch(branch, default_branch)]
 
+    def tracker_of(self, issue: int) -> TrackerConfig | None:
+        """The tracker whose tracking issue is ``issue`` (an issue is tracked at most once)."""
+        return next((tracker for tracker in self.trackers if tracker.issue == issue), None)
+
 
 def consistency_problems(config: RepoConfig) -> Iterator[ConfigProblem]:
     """Rules across trackers, which the models cannot check one value at a time."""

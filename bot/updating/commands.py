@@ -58,7 +58,7 @@ async def run_command(
     where_from: CommitEvent,
 ) -> None:
     config = await trackers.configs.load(repo)
-    tracker = next((t for t in config.trackers if t.issue == issue), None) if config else None
+    tracker = config.tracker_of(issue) if config else None
     if tracker is None:
         return  # not a tracking issue
     if not await may_steer(repo, user):

@@ -160,7 +160,7 @@ class TrackerService:
         changed on lines bound to a rule go back, and its "Request review now" tick is ignored.
         """
         config = await self.configs.load(repo)
-        tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
+        tracker = config.tracker_of(number) if config else None
         if tracker is None:
             return
         where = f"{repo.full_name}#{number}"
@@ -482,7 +482,7 @@ class TrackerService:
             state = await self.states.read(issue.body, where)
             restored = replace_block(replaced_body, "")
             config = await self.configs.load(repo)
-            tracker = next((t for t in config.trackers if t.issue == number), None) if config else None
+            tracker = config.tracker_of(number) if config else None
             if tracker is not None:
                 restored, _ = set_checklist_item(restored, tracker.checklist_line, state.gate_met)
             state = replace(
