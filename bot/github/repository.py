@@ -176,6 +176,11 @@ class Repository:
             if str((c.get("user") or {}).get("login", "")).lower() == login
         ]
 
+    async def said(self, number: int, marker: str) -> bool:
+        """Whether one of the App's own comments on an issue holds ``marker`` (what makes an
+        announcement, a reply or a report once-only)."""
+        return any(marker in body for body in await self.comment_bodies(number))
+
     async def compare_status(self, base: str, head: str) -> str | None:
         """Where ``head`` stands relative to ``base``: "ahead" (base is its ancestor), "identical",
         "behind" or "diverged"; None when GitHub knows no such commit or branch (404)."""

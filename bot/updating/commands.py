@@ -112,7 +112,7 @@ async def _set_baseline(
 
 async def _decline_once(trackers: TrackerService, repo: Repository, issue: int, user: str) -> None:
     marker = f"<!-- issue-status-bot:declined {user.lower()} -->"
-    if any(marker in body for body in await repo.comment_bodies(issue)):
+    if await repo.said(issue, marker):
         return
     await repo.post_comment(
         issue,

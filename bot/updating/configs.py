@@ -80,7 +80,7 @@ class RepositoryConfigs:
         templates, revisions = self._templates.get(repo.full_name, (BUILT_IN, {}))
         for name, problem in list(templates.problems.items()):
             marker = f"<!-- issue-status-bot:template-error {name} {revisions.get(name, '')} -->"
-            if not any(marker in body for body in await repo.comment_bodies(number)):
+            if not await repo.said(number, marker):
                 comment = render("template_error_comment.md.j2", name=name, problem=problem, marker=marker)
                 await repo.post_comment(number, comment)
             del templates.problems[name]

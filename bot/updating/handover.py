@@ -151,7 +151,7 @@ async def announce_sources(
     """Say once, on a tracker's first update, which commit, check runs and sources its numbers come from,
     so that a maintainer sees whether the configuration matched what they meant."""
     marker = f"<!-- issue-status-bot:sources {tracker.issue} -->"
-    if any(marker in body for body in await repo.comment_bodies(tracker.issue)):
+    if await repo.said(tracker.issue, marker):
         return
     comment = render(
         "source_comment.md.j2",
@@ -185,7 +185,7 @@ async def ask_late_pull_request(
     """
     mentions = _mentions(repo, tracker)
     marker = asked_marker(int(pr["number"]))
-    if not mentions or any(marker in body for body in await repo.comment_bodies(tracker.issue)):
+    if not mentions or await repo.said(tracker.issue, marker):
         return
     failure = await _ask(repo, tracker, pr)
     comment = render(

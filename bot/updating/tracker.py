@@ -447,7 +447,7 @@ class TrackerService:
         """Say once that the human text leaves no room for the status block, instead of cutting it."""
         marker = "<!-- issue-status-bot:body-limit -->"
         log.error("%s#%s: the human text alone leaves no room under GitHub's limit", repo.full_name, number)
-        if any(marker in body for body in await repo.comment_bodies(number)):
+        if await repo.said(number, marker):
             return
         await repo.post_comment(
             number,
