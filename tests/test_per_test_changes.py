@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.tracking.body import checklist_items
+from tests.conftest import FIXTURES
 from tests.harness import ISSUE, REPO, BotHarness, sha_of, status_block, zipped
 
 Outcomes = Mapping[str, str]  # test name -> "passed", "failed" or "skipped"
@@ -171,3 +172,15 @@ async def test_the_state_stays_under_the_body_limit_with_5000_long_test_names(bo
     assert state is not None and state.tests is not None
     assert state.tests.newly_failing.total == 5000
     assert "and 4" in status_block(bot)  # "and 49xx more"
+
+
+async def test_a_test_that_passed_on_a_retry_is_flaky_not_failing(bot: BotHarness) -> None:
+    """gotestsum ``--rerun-fails`` lists every attempt: TestFlaky failed once, then passed."""
+    bot.fake.put_file(REPO, ".github/issue-status.yml", config())
+    report = (FIXTURES / "runners" / "junit" / "gotestsum-rerun-fails.documented.xml").read_bytes()
+    run = bot.workflow("c1", {"tests": b"build\n"}, artifacts={"junit": zipped({"report.xml": report})})
+    await bot.workflow_completed(run)
+    block = status_block(bot)
+    assert "4 with results · 1 failing · 🔁 1 flaky" in block
+    assert "- 🔁 Flaky (failed, then passed on a retry): `example.com/sample/net::TestFlaky`" in block
+    assert "**Failing (1):** `example.com/sample/net::TestAlwaysFails`" in block
