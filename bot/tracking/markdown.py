@@ -13,7 +13,7 @@ import bisect
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import TypeVar, overload
@@ -45,7 +45,7 @@ _CACHED_READINGS = 16
 # write, a block that differs from the last one in a few lines) is read from that reading and the changed
 # region's, instead of from scratch: markdown-it takes ~0.1-0.3 ms per KiB.
 _REUSED_SHARE = 0.5
-_CHUNK = 4096  # common prefixes are compared this many characters at a time, then bisected
+_CHUNK = 8192  # common prefixes are compared up to this many characters at a time, then bisected
 
 
 @dataclass(frozen=True)
@@ -240,8 +240,14 @@ def _joined(pieces: Sequence[_Piece]) -> Reading:
     starts: list[int] = []
     for reading, low, high, lines_by, chars_by in pieces:
         parts += SplicedLines.part_of(reading.lines, low, high, chars_by)
-        comment_lines += (i + lines_by for i in _within(reading.comment_lines, low, high))
         fresh += (i + lines_by for i in reading.fresh_comment_lines if low <= i < high)
+        if not lines_by and not chars_by:  # the lines above the change: taken as they are
+            comment_lines += _within(reading.comment_lines, low, high)
+            starts += _within(reading.block_starts, low, high)
+            boxes += _on_lines(reading.task_boxes, low, high)
+            headings += _on_lines(reading.headings, low, high)
+            continue
+        comment_lines += (i + lines_by for i in _within(reading.comment_lines, low, high))
         starts += (i + lines_by for i in _within(reading.block_starts, low, high))
         boxes += (
             TaskBox(box.line_index + lines_by, box.box_offset + chars_by, box.text, box.checked)
@@ -290,7 +296,9 @@ def _reread(
     block where the old one did; if it does not, the region runs to the end of the body.
     """
     best: tuple[int, int, str, Reading] | None = None
-    for old, reading in earlier:
+    for old, reading in reversed(earlier):  # the latest first: most often the one
+        if best is not None and min(len(old), len(body)) <= best[0] + best[1]:
+            continue
         prefix = _common_prefix(old, body)
         suffix = _common_suffix(old, body, min(len(old), len(body)) - prefix)
         if reading.lines and (best is None or prefix + suffix > best[0] + best[1]):
@@ -330,37 +338,30 @@ def _starts_block(reading: Reading, line: int) -> bool:
 
 
 def _common_prefix(a: str, b: str) -> int:
-    """How many characters ``a`` and ``b`` start with alike: compared by chunk, the last one bisected."""
-    limit = min(len(a), len(b))
-    low = 0
-    while low < limit:
-        high = min(limit, low + _CHUNK)
-        if a[low:high] != b[low:high]:
-            while high - low > 1:  # a[:low] == b[:low], a[:high] != b[:high]
-                middle = (low + high) // 2
-                if a[low:middle] == b[low:middle]:
-                    low = middle
-                else:
-                    high = middle
-            return low
-        low = high
-    return limit
+    """How many characters ``a`` and ``b`` start with alike."""
+    return _common_run(a, b, min(len(a), len(b)), lambda text, low, high: text[low:high])
 
 
 def _common_suffix(a: str, b: str, limit: int) -> int:
     """How many characters (at most ``limit``) ``a`` and ``b`` end with alike."""
-    low = 0
+    return _common_run(a, b, limit, lambda text, low, high: text[len(text) - high : len(text) - low])
+
+
+def _common_run(a: str, b: str, limit: int, part: Callable[[str, int, int], str]) -> int:
+    """The longest ``n <= limit`` with ``part(a, 0, n) == part(b, 0, n)``, compared in chunks that double
+    from 64 characters (a body unlike the other is told in a few), the first unlike chunk bisected."""
+    low, chunk = 0, 64
     while low < limit:
-        high = min(limit, low + _CHUNK)
-        if a[len(a) - high : len(a) - low] != b[len(b) - high : len(b) - low]:
-            while high - low > 1:
+        high = min(limit, low + chunk)
+        if part(a, low, high) != part(b, low, high):
+            while high - low > 1:  # alike up to low, not up to high
                 middle = (low + high) // 2
-                if a[len(a) - middle : len(a) - low] == b[len(b) - middle : len(b) - low]:
+                if part(a, low, middle) == part(b, low, middle):
                     low = middle
                 else:
                     high = middle
             return low
-        low = high
+        low, chunk = high, min(2 * chunk, _CHUNK)
     return limit
 
 
