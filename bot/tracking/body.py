@@ -11,6 +11,7 @@ Edits are made by offset into the original string, so the reading never rewrites
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -228,8 +229,12 @@ def _block_lines(content: str) -> list[str]:
     return lines
 
 
+@functools.lru_cache(maxsize=32)
 def _newline_style(body: str) -> str:
-    """CRLF when most line endings are CRLF (GitHub returns web-edited bodies that way), else LF."""
+    """CRLF when most line endings are CRLF (GitHub returns web-edited bodies that way), else LF.
+
+    Remembered: an update asks it of the same few bodies a dozen times, and counting 64 KiB of text holding
+    an emoji (four bytes a character) takes ~0.1 ms."""
     crlf = body.count("\r\n")
     return "\r\n" if crlf > body.count("\n") - crlf else "\n"
 
