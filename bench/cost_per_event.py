@@ -110,13 +110,15 @@ def issue_body(human_bytes: int, state: TrackerState, codec: StateCodec) -> str:
 
 
 def edited(body: str, event: int) -> str:
-    """``body`` as a human leaves it after rewording one line below the bot's block (the line chosen by
-    ``event``: a paragraph's or a heading's, not a task's)."""
+    """``body`` as a human leaves it after an edit of one line below the bot's block (chosen by ``event``)."""
     below = body.index(BLOCK_END) + len(BLOCK_END)  # found as text: the bot's reading stays unused
     lines = body[below:].split("\n")
-    wordy = [index for index, line in enumerate(lines) if line.strip() and "[" not in line]
+    wordy = [index for index, line in enumerate(lines) if any(c.isascii() and c.isalpha() for c in line)]
     chosen = wordy[event * 7919 % len(wordy)]
-    lines[chosen] += f" (reworded before event {event})"
+    line = lines[chosen]
+    first = next(i for i, c in enumerate(line) if c.isascii() and c.isalpha())
+    # A letter's case changed: the body keeps its length (it stays under GitHub's limit) and its structure.
+    lines[chosen] = line[:first] + line[first].swapcase() + line[first + 1 :]
     return body[:below] + "\n".join(lines)
 
 
