@@ -8,7 +8,9 @@ of recorded runs, then human text: the canonical issue and notes, a paragraph ea
 human edits one line of the human text (a different line each time) of the body as the bot last wrote it,
 one commit's check run completes and the delivery goes the whole way: signature, journal, worker,
 configuration, results, state, render, write. The gate is met from the start, as in a tracker's steady
-state: no milestone is announced (it would be, with a comment, on every event otherwise).
+state: no milestone is announced (it would be, with a comment, on every event otherwise). Two commits take
+turns, each event with other counts, so that the history keeps its length (the seeded runs and two) and the
+body its size through a cell; the bot checks each commit's branch once (as when its push came first).
 ``time.process_time`` brackets the delivery until the workers are idle. The fake's share (its request
 handler, OpenAPI validation included) is measured the same way inside the fake and subtracted; what
 remains is the bot's, plus the HTTP client and server overhead on both sides of loopback.
@@ -75,28 +77,29 @@ class FakeShare:
 
     def __init__(self, fake: FakeGitHub) -> None:
         self.seconds = 0.0
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = fake._serve_api
+        handler: Callable[[web.Request, str], Awaitable[web.StreamResponse]] = fake._serve_api
 
-        async def timed(request: web.Request) -> web.StreamResponse:
+        async def timed(request: web.Request, prefix: str = "") -> web.StreamResponse:
             started = time.process_time()
             try:
-                return await handler(request)
+                return await handler(request, prefix)
             finally:
                 self.seconds += time.process_time() - started
 
         fake._serve_api = timed  # type: ignore[method-assign]
 
 
-def history(length: int) -> TrackerState:
+def history(length: int, rules: dict[str, Any]) -> TrackerState:
+    """``length`` past runs, the gate met and ``rules`` (the rules' memory: what they said already)."""
     runs = tuple(
         RunRecord(
             sha=hashlib.sha1(f"past {index}".encode()).hexdigest(),
-            counts=TestCounts(passed=900 + index % 50, failed=100 - index % 50, skipped=7),
+            counts=TestCounts(passed=900 + index % 50, failed=67 - index % 50),  # 967 tests, as each event
             completed_at=f"2025-{1 + index // 28 % 12:02d}-{1 + index % 28:02d}T10:00:00Z",
         )
         for index in range(length)
     )
-    return TrackerState(runs=runs, baseline_rate=0.9, gate_met=True)
+    return TrackerState(runs=runs, baseline_rate=0.9, gate_met=True, rules=rules)
 
 
 def issue_body(human_bytes: int, state: TrackerState, codec: StateCodec) -> str:
@@ -122,11 +125,12 @@ def edited(body: str, event: int) -> str:
     return body[:below] + "\n".join(lines)
 
 
-def junit_zip(tests: int) -> bytes:
-    """A JUnit report of ``tests`` test cases in pytest's layout, one in 20 failing, zipped as uploaded."""
+def junit_zip(tests: int, failing_every: int) -> bytes:
+    """A JUnit report of ``tests`` test cases in pytest's layout, one in ``failing_every`` failing, zipped
+    as uploaded."""
     cases = "".join(
         f'<testcase classname="tests.test_mod{i // 100}" name="test_case_{i}" time="0.001">'
-        + ("<failure message='boom'/>" if i % 20 == 0 else "")
+        + ("<failure message='boom'/>" if i % failing_every == 0 else "")
         + "</testcase>"
         for i in range(tests)
     )
@@ -183,7 +187,7 @@ async def main(
         fake.put_file(REPO, ".github/issue-status.yml", f"{CONFIG}    results: {{sources: [junit]}}\n")
     else:
         fake.put_file(REPO, ".github/issue-status.yml", CONFIG)
-    junit_archive = junit_zip(junit_tests)
+    junit_archives = [junit_zip(junit_tests, failing_every) for failing_every in (20, 19, 18)]
     fake.add_issue(REPO, "Reach >90% test pass rate", "", number=1)
     settings = Settings(
         app_id=APP_ID,
@@ -205,18 +209,20 @@ async def main(
         f"{'runs':>6} {'body KiB':>9} {'read KiB':>9} {'written KiB':>12} {'all':>7} {'fake':>7} {'bot':>7}"
     )
     sequence = 0
+    cell = 0
+    said: dict[str, Any] = {}  # the rules' memory after the warm-up (the gate met said): seeded from then on
 
     def seeded(kib: int, length: int) -> Callable[[int], str]:
         """The issue body of ``kib`` KiB whose signed state has ``length`` runs, as of write ``generation``
         (above the bot's last, so that the bot believes it rather than the state it wrote itself)."""
-        state = history(length)
+        state = history(length, said)
         human_bytes = kib * 1024 - len(codec.encode(state, "x"))
         return lambda generation: issue_body(human_bytes, replace(state, generation=generation), codec)
 
     async def one_event(url: str, body_of: Callable[[int], str] | None) -> tuple[float, float, int, int]:
         """``body_of`` None: the issue is the bot's last write, edited by a human unless ``human_edits`` is
         "none"; else the body ``body_of`` makes, never read before."""
-        nonlocal sequence
+        nonlocal sequence, cell
         sequence += 1
         if body_of is not None:
             body = body_of(10 * sequence) + f"\nEdited before event {sequence}.\n"
@@ -226,19 +232,22 @@ async def main(
             fake.edit_issue_body(REPO, 1, body)
         else:
             body = str(fake.issue(REPO, 1)["body"])
-        sha = hashlib.sha1(f"event {sequence}".encode()).hexdigest()
+        # Two commits take turns (a commit recorded again replaces its run), so that the history keeps its
+        # length through the cell; each event's results differ from the last ones of its commit.
+        sha = hashlib.sha1(f"cell {cell} commit {sequence % 2}".encode()).hexdigest()
         if junit_tests:  # the counts and every test's outcome from a JUnit artifact of the workflow run
             workflow = fake.add_workflow_run(REPO, sha, head_branch="main")
             run = fake.add_check_run(
                 REPO, sha, "tests", head_branch="main", check_suite_id=workflow["check_suite_id"]
             )
-            fake.add_artifact(REPO, workflow["id"], "test-results", junit_archive)
+            fake.add_artifact(REPO, workflow["id"], "test-results", junit_archives[sequence % 3])
         else:
+            k = sequence % 5
             run = fake.add_check_run(
                 REPO,
                 sha,
                 "tests",
-                output={"title": "pytest", "summary": "== 3 failed, 960 passed =="},
+                output={"title": "pytest", "summary": f"== {3 + k} failed, {964 - k} passed =="},
                 head_branch="main",
             )
         payload: dict[str, Any] = check_run_completed(
@@ -255,8 +264,11 @@ async def main(
 
     async with serving(app) as url, aiohttp.ClientSession() as session:
         await one_event(url, seeded(1, 10))  # warm-up: token, configuration
+        warm = codec.decode(split_body(str(fake.issue(REPO, 1)["body"])).block, f"{REPO}#1")
+        said.update(warm.rules if warm is not None else {})
         for length in lengths:
             for kib in sizes:
+                cell += 1
                 unseen = human_edits == "unseen"
                 if not unseen:  # seeded once, then each event finds the bot's own last write (edited)
                     await one_event(url, seeded(kib, length))
