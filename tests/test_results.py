@@ -188,6 +188,24 @@ async def test_junit_artifacts_give_counts_and_per_test_results(bot: BotHarness)
     assert "**Pass rate:" in status_block(bot)
 
 
+async def test_with_junit_first_a_run_whose_artifacts_gave_results_downloads_no_job_log(
+    bot: BotHarness,
+) -> None:
+    bot.fake.put_file(
+        REPO, ".github/issue-status.yml", "trackers:\n  - issue: 2\n    results: {sources: [junit, logs]}\n"
+    )
+    archive = zipped({"reports/pytest.xml": junit_fixture("pytest-xunit1.xml")})
+    with_junit = bot.workflow("c1", {"tests": actions_log(PYTEST_LOG)}, artifacts={"test-results": archive})
+    await bot.workflow_completed(with_junit)
+    logs = [r for r in bot.fake.requests if r.operation_id == "actions/download-job-logs-for-workflow-run"]
+    assert logs == []
+    assert (await bot.app_results("c1")).jobs[0].source == "junit"
+
+    without = bot.workflow("c2", {"tests": actions_log(PYTEST_LOG)})  # no artifact: the log is the source
+    await bot.workflow_completed(without)
+    assert PYTEST_LINE in status_block(bot)
+
+
 def junit_of(cases: int, *, failed: int = 0) -> bytes:
     """One suite of ``cases`` test cases in pytest's layout, the first ``failed`` of them failing."""
     body = "".join(

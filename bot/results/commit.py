@@ -110,7 +110,6 @@ class ResultCollector:
         unavailable: list[str] = []
         junit_first = _junit_first(settings.sources)
         for suite_id, members in groups.items():
-            job_results, reasons = await self._job_results(repo, members, settings.sources)
             junit_result: JobResult | None = None
             problems: list[str] = []
             workflow_run = workflow_runs.get(suite_id) if suite_id is not None else None
@@ -118,6 +117,12 @@ class ResultCollector:
                 junit_result, problems = await self._junit_result(repo, workflow_run, settings.artifacts)
             if junit_result is not None:
                 cases.extend(junit_result.cases)
+            # With JUnit first, a run whose artifacts gave results needs none of its jobs' logs.
+            job_results, reasons = (
+                ([], [])
+                if junit_result is not None and junit_first
+                else await self._job_results(repo, members, settings.sources)
+            )
             if junit_result is not None and (junit_first or not job_results):
                 jobs.append(junit_result)
             else:
