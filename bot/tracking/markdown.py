@@ -45,6 +45,10 @@ _CACHED_READINGS = 16
 # write, a block that differs from the last one in a few lines) is read from that reading and the changed
 # region's, instead of from scratch: markdown-it takes ~0.1-0.3 ms per KiB.
 _REUSED_SHARE = 0.5
+# Tables with at least this many rows starting with "|" are parsed without the rows but three (_tokens).
+_LONG_TABLE = 8
+# markdown-it ends a table once it has added this many empty cells to rows shorter than the header.
+_MAX_ADDED_CELLS = 0x10000
 _CHUNK = 8192  # common prefixes are compared up to this many characters at a time, then bisected
 
 
@@ -419,10 +423,13 @@ def set_boxes(body: str, marks: Mapping[int, str]) -> str:
     return updated
 
 
-def parse(body: str) -> Reading:
-    """``body`` read from scratch, whatever is cached (``read`` caches this, or derives it)."""
+def parse(body: str, *, every_row: bool = False) -> Reading:
+    """``body`` read from scratch, whatever is cached (``read`` caches this, or derives it).
+
+    ``every_row``: parse each row of a long table too (see ``_tokens``), as the tests' reference does.
+    """
     lines = split_lines(body)
-    tokens = _BLOCKS.parse(body)
+    tokens = _BLOCKS.parse(body) if every_row else _tokens(body, lines)
     comment_lines = tuple(_comment_lines(tokens, lines))
     html_starts = {token.map[0] for token in tokens if token.type == "html_block" and token.map}
     return Reading(
@@ -435,6 +442,51 @@ def parse(body: str) -> Reading:
         # not needed: a start found is a start, and one missed only makes a region read again longer.
         tuple(token.map[0] for token in tokens if token.level == 0 and token.nesting >= 0 and token.map),
     )
+
+
+def _tokens(body: str, lines: Sequence[Line]) -> list[Token]:
+    """markdown-it's block tokens of ``body`` (maps by line of ``lines``), the rows of long tables left out.
+
+    A table's body rows hold nothing the bot looks for, and markdown-it makes some twenty tokens of each (a
+    status block's history is a table of up to a hundred rows: two thirds of reading it). In a run of lines
+    that start with "|", the lines but the first two and the last are left out of the text parsed, and the
+    tokens' maps are put back on the body's lines, when the parse shows the lines around each left-out
+    stretch in one table's body: then every line in between is a row of it too (a table goes on through any
+    line starting with "|": no other block starts with it), unless markdown-it's cap on the empty cells it
+    adds to short rows ends the table first, which cannot happen when no line has enough cells for it.
+    """
+    stretches: list[tuple[int, int]] = []  # lines first to end (excluded) left out
+    run = 0
+    for index, line in enumerate((*lines, Line(len(body), "", ""))):
+        if line.text.startswith("|"):
+            run += 1
+            continue
+        if run >= _LONG_TABLE:
+            stretches.append((index - run + 2, index - 1))
+        run = 0
+    widest = max((line.text.count("|") + 1 for line in lines), default=1) if stretches else 0
+    if not stretches or widest * len(lines) > _MAX_ADDED_CELLS:
+        return _BLOCKS.parse(body)
+    kept: list[int] = []  # the body's line of each line parsed
+    pieces: list[str] = []
+    done = 0
+    for first, end in stretches:
+        kept += range(done, first)
+        pieces.append(body[lines[done].start : lines[first].start])
+        done = end
+    kept += range(done, len(lines))
+    pieces.append(body[lines[done].start :])
+    tokens = _BLOCKS.parse("".join(pieces))
+    tables = [token.map for token in tokens if token.type == "table_open" and token.map]
+    for first, _ in stretches:
+        above = bisect.bisect_left(kept, first - 1)  # where the line above the stretch was parsed
+        if not any(table[0] < above and above + 1 < table[1] for table in tables):
+            return _BLOCKS.parse(body)
+    for token in tokens:
+        if token.map is not None:
+            start, end = token.map
+            token.map = [kept[start], kept[end - 1] + 1 if end > start else kept[start]]
+    return tokens
 
 
 def _comment_lines(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[int]:

@@ -1,0 +1,59 @@
+"""Long tables are read without parsing each row (bot.tracking.markdown._tokens), exactly as a parse of
+every row reads them: generated bodies with runs of lines starting with "|" in tables, paragraphs, quotes,
+lists, raw HTML and code, rows with more or fewer cells than the header, and the bot's markers around them.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_body_properties import FRAGMENTS, PREFIXES
+
+from bot.tracking.markdown import parse
+
+TABLES = settings(
+    max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+# Header and delimiter rows: the first ones make tables, the last ones do not (or not at the top level).
+TABLE_STARTS = [
+    ("| a | b |", "|---|---|"),
+    ("a | b", "---|---"),
+    ("| a |", "| --- |"),
+    ("| a | b | c | d |", "|---|:-:|--:|---|"),
+    ("| <!-- x --> | b |", "|-|-|"),
+    ("| a | b |", "|---|"),
+    ("> | a | b |", "> |---|---|"),
+    ("||", "- | -"),
+]
+ROWS = ["| 1 | 2 |", "|", "| 1 |", "| 1 | 2 | 3 | 4 | 5 |", "| `x|y` |", "| \\| |", "| - [ ] box |"]
+ROW_TEXT = "ab |`<>-:[]*#\\!"
+
+
+@st.composite
+def bodies_with_long_tables(draw: st.DrawFn) -> str:
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        for _ in range(draw(st.integers(0, 4))):  # what comes before: any block, or a container's start
+            fragment = draw(st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet=ROW_TEXT, max_size=6)))
+            lines.append(draw(st.sampled_from(PREFIXES)) + fragment)
+        if draw(st.integers(0, 3)):  # mostly a table, often after a blank line (outside any container)
+            lines += [""] * draw(st.integers(0, 1))
+            lines += draw(st.sampled_from(TABLE_STARTS))
+        row = st.one_of(st.sampled_from(ROWS), st.text(alphabet=ROW_TEXT, max_size=10).map(lambda t: "|" + t))
+        lines += draw(st.lists(row, min_size=6, max_size=14))
+    return newline.join(lines) + (newline if draw(st.booleans()) else "")
+
+
+@TABLES
+@given(bodies_with_long_tables())
+def test_a_long_table_reads_as_a_parse_of_every_row(body: str) -> None:
+    assert parse(body) == parse(body, every_row=True)
+
+
+def test_a_table_whose_short_rows_could_reach_markdown_its_cap_is_parsed_row_by_row() -> None:
+    """A header of 4,000 cells and 20 one-cell rows: the cap on added cells (65,536) ends the table."""
+    header = "|" + " a |" * 4000
+    body = "\n".join([header, "|" + "-|" * 4000, *(["| 1 |"] * 20), "- [ ] after the table"]) + "\n"
+    assert parse(body) == parse(body, every_row=True)
+    assert [box.text for box in parse(body).task_boxes] == ["after the table"]
