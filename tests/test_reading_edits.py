@@ -75,3 +75,16 @@ def test_a_human_edit_of_a_large_body_is_read_from_its_earlier_reading() -> None
 def test_a_body_unlike_any_read_before_is_read_from_scratch() -> None:
     body = _canonical_60_kib("Some notes.\n")
     assert _reread("unrelated text\n" * 100, [(body, read(body))]) is None
+
+
+def test_a_body_edited_many_times_reads_as_a_fresh_read() -> None:
+    """Each edit read from the last reading adds ranges of lines; past a bound they are made whole again."""
+    body = _canonical_60_kib("Some notes.\n\n- [ ] a task\n\n")
+    reading = read(body)
+    for edit in range(100):
+        at = body.index("Some notes.", len(body) * edit // 100)
+        edited = body[:at] + f"Note {edit}." + body[at + len("Some notes.") :]
+        derived = _reread(edited, [(body, reading)])
+        assert derived is not None
+        body, reading = edited, derived
+    assert reading == parse(body)

@@ -49,6 +49,9 @@ _REUSED_SHARE = 0.5
 _LONG_TABLE = 8
 # markdown-it ends a table once it has added this many empty cells to rows shorter than the header.
 _MAX_ADDED_CELLS = 0x10000
+# A derived reading made of more ranges of other readings' lines than this has its lines shifted once, so
+# that a long-lived tracker's many edits never make a reading of thousands of ranges.
+_MAX_PARTS = 32
 _CHUNK = 8192  # common prefixes are compared up to this many characters at a time, then bisected
 
 
@@ -261,8 +264,11 @@ def _joined(pieces: Sequence[_Piece]) -> Reading:
             HeadingText(heading.line_index + lines_by, heading.text_start + chars_by, heading.text)
             for heading in _on_lines(reading.headings, low, high)
         )
+    lines: Sequence[Line] = SplicedLines(parts)
+    if len(parts) > _MAX_PARTS:  # each edit read this way adds a part or two: whole again once in a while
+        lines = tuple(lines)
     return Reading(
-        SplicedLines(parts),
+        lines,
         tuple(comment_lines),
         frozenset(fresh),
         tuple(boxes),
