@@ -1,6 +1,7 @@
-"""Long tables are read without parsing each row (bot.tracking.markdown._tokens), exactly as a parse of
-every row reads them: generated bodies with runs of lines starting with "|" in tables, paragraphs, quotes,
-lists, raw HTML and code, rows with more or fewer cells than the header, and the bot's markers around them.
+"""Long tables and runs of plain paragraphs are read without parsing each line (bot.tracking.markdown.
+_tokens), exactly as a parse of every line reads them: generated bodies with runs of lines starting with "|"
+in tables, paragraphs, quotes, lists, raw HTML and code, rows with more or fewer cells than the header, runs
+of plain lines and blank ones in and out of containers, and the bot's markers around them.
 """
 
 from __future__ import annotations
@@ -57,3 +58,27 @@ def test_a_table_whose_short_rows_could_reach_markdown_its_cap_is_parsed_row_by_
     body = "\n".join([header, "|" + "-|" * 4000, *(["| 1 |"] * 20), "- [ ] after the table"]) + "\n"
     assert parse(body) == parse(body, every_row=True)
     assert [box.text for box in parse(body).task_boxes] == ["after the table"]
+
+
+PLAIN = ["Notes from the meeting.", "plain text", "A line | with a pipe", "x", "Word  ", "ab\\", "`x` y"]
+
+
+@st.composite
+def bodies_with_long_prose(draw: st.DrawFn) -> str:
+    """Runs of plain paragraphs and blank lines after, before and inside fences, raw HTML, comments,
+    quotes and lists (where they are not paragraphs of their own, or not at the top level)."""
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 3))):
+        for _ in range(draw(st.integers(0, 3))):
+            fragment = draw(st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet=ROW_TEXT, max_size=6)))
+            lines.append(draw(st.sampled_from(PREFIXES)) + fragment)
+        plain = st.one_of(st.sampled_from(PLAIN), st.just(""), st.sampled_from(["", " ", "\t"]))
+        lines += draw(st.lists(plain, min_size=16, max_size=40))
+    return newline.join(lines) + (newline if draw(st.booleans()) else "")
+
+
+@TABLES
+@given(bodies_with_long_prose())
+def test_long_plain_prose_reads_as_a_parse_of_every_line(body: str) -> None:
+    assert parse(body) == parse(body, every_row=True)

@@ -45,8 +45,10 @@ _CACHED_READINGS = 16
 # write, a block that differs from the last one in a few lines) is read from that reading and the changed
 # region's, instead of from scratch: markdown-it takes ~0.1-0.3 ms per KiB.
 _REUSED_SHARE = 0.5
-# Tables with at least this many rows starting with "|" are parsed without the rows but three (_tokens).
+# Runs of at least this many table rows, or of blank and plain lines, are parsed in part (see _tokens).
 _LONG_TABLE = 8
+_LONG_PROSE = 16
+_NOT_PLAIN = re.compile(r"[<>]")
 # markdown-it ends a table once it has added this many empty cells to rows shorter than the header.
 _MAX_ADDED_CELLS = 0x10000
 # A derived reading made of more ranges of other readings' lines than this has its lines shifted once, so
@@ -435,7 +437,7 @@ def parse(body: str, *, every_row: bool = False) -> Reading:
     ``every_row``: parse each row of a long table too (see ``_tokens``), as the tests' reference does.
     """
     lines = split_lines(body)
-    tokens = _BLOCKS.parse(body) if every_row else _tokens(body, lines)
+    tokens, paragraphs = (_BLOCKS.parse(body), []) if every_row else _tokens(body, lines)
     comment_lines = tuple(_comment_lines(tokens, lines))
     html_starts = {token.map[0] for token in tokens if token.type == "html_block" and token.map}
     return Reading(
@@ -444,35 +446,39 @@ def parse(body: str, *, every_row: bool = False) -> Reading:
         frozenset(html_starts.intersection(comment_lines)),
         tuple(_task_boxes(tokens, lines)),
         tuple(_headings(tokens, lines)),
-        # Opening (or self-contained) top-level tokens; a link reference definition makes none, and is
-        # not needed: a start found is a start, and one missed only makes a region read again longer.
-        tuple(token.map[0] for token in tokens if token.level == 0 and token.nesting >= 0 and token.map),
+        tuple(sorted([*_top_level_starts(tokens), *paragraphs])),
     )
 
 
-def _tokens(body: str, lines: Sequence[Line]) -> list[Token]:
-    """markdown-it's block tokens of ``body`` (maps by line of ``lines``), the rows of long tables left out.
+def _tokens(body: str, lines: Sequence[Line]) -> tuple[list[Token], list[int]]:
+    """markdown-it's block tokens of ``body`` (maps by line of ``lines``), with the top-level blocks that
+    start on lines left out of the text parsed: the rows of long tables and runs of plain paragraphs.
 
-    A table's body rows hold nothing the bot looks for, and markdown-it makes some twenty tokens of each (a
-    status block's history is a table of up to a hundred rows: two thirds of reading it). In a run of lines
-    that start with "|", the lines but the first two and the last are left out of the text parsed, and the
-    tokens' maps are put back on the body's lines, when the parse shows the lines around each left-out
-    stretch in one table's body: then every line in between is a row of it too (a table goes on through any
-    line starting with "|": no other block starts with it), unless markdown-it's cap on the empty cells it
-    adds to short rows ends the table first, which cannot happen when no line has enough cells for it.
+    Both hold nothing the bot looks for, and make most of a long body's reading (markdown-it makes some
+    twenty tokens of a table row; a 100-run history is two thirds of reading the status block). The tokens'
+    maps are put back on the body's lines, and each stretch left out is checked against the parse:
+
+    - In a run of lines starting with "|", all but the first two and the last are left out when the lines
+      around them are in one table's body: then so is every line in between (a table goes on through any
+      line starting with "|": no other block starts with it), unless markdown-it's cap on the empty cells it
+      adds to short rows ends it first, which no line has enough cells for when ``_MAX_ADDED_CELLS`` is not
+      reached by the longest line's cells times the lines.
+    - In a run of blank lines and plain ones (a letter first, no "<" or ">"), the lines between its first
+      blank line and its last are left out when the line after the last starts a top-level block: a plain
+      line closes nothing (a fence, raw HTML, a comment), so the stretch was at the top level, where each
+      plain line after a blank one starts a paragraph and nothing else does.
     """
-    stretches: list[tuple[int, int]] = []  # lines first to end (excluded) left out
-    run = 0
-    for index, line in enumerate((*lines, Line(len(body), "", ""))):
-        if line.text.startswith("|"):
-            run += 1
-            continue
-        if run >= _LONG_TABLE:
-            stretches.append((index - run + 2, index - 1))
-        run = 0
-    widest = max((line.text.count("|") + 1 for line in lines), default=1) if stretches else 0
-    if not stretches or widest * len(lines) > _MAX_ADDED_CELLS:
-        return _BLOCKS.parse(body)
+    rows = [(first + 2, end - 1) for first, end in _runs(lines, _is_row, _LONG_TABLE)]
+    if rows and max(line.text.count("|") + 1 for line in lines) * len(lines) > _MAX_ADDED_CELLS:
+        rows = []
+    prose = []
+    for first, end in _runs(lines, _is_plain_or_blank, _LONG_PROSE):
+        blanks = [index for index in range(first, end) if not lines[index].text.strip(" \t")]
+        if len(blanks) >= 2 and blanks[-1] + 1 < len(lines) and blanks[-1] - blanks[0] > _LONG_PROSE // 2:
+            prose.append((blanks[0] + 1, blanks[-1]))
+    stretches = sorted(rows + prose)
+    if not stretches:
+        return _BLOCKS.parse(body), []
     kept: list[int] = []  # the body's line of each line parsed
     pieces: list[str] = []
     done = 0
@@ -484,15 +490,52 @@ def _tokens(body: str, lines: Sequence[Line]) -> list[Token]:
     pieces.append(body[lines[done].start :])
     tokens = _BLOCKS.parse("".join(pieces))
     tables = [token.map for token in tokens if token.type == "table_open" and token.map]
-    for first, _ in stretches:
+    starts = set(_top_level_starts(tokens))
+    for first, _ in rows:
         above = bisect.bisect_left(kept, first - 1)  # where the line above the stretch was parsed
         if not any(table[0] < above and above + 1 < table[1] for table in tables):
-            return _BLOCKS.parse(body)
+            return _BLOCKS.parse(body), []
+    for _, end in prose:
+        if bisect.bisect_left(kept, end + 1) not in starts:  # the line after the last blank one
+            return _BLOCKS.parse(body), []
     for token in tokens:
         if token.map is not None:
             start, end = token.map
             token.map = [kept[start], kept[end - 1] + 1 if end > start else kept[start]]
-    return tokens
+    paragraphs = [
+        index
+        for first, end in prose
+        for index in range(first, end)
+        if lines[index].text.strip(" \t") and not lines[index - 1].text.strip(" \t")
+    ]
+    return tokens, paragraphs
+
+
+def _top_level_starts(tokens: Sequence[Token]) -> Iterator[int]:
+    """Lines of opening (or self-contained) top-level tokens; a link reference definition makes none, and
+    is not needed: a start found is a start, and one missed only makes a region read again longer."""
+    return (token.map[0] for token in tokens if token.level == 0 and token.nesting >= 0 and token.map)
+
+
+def _runs(lines: Sequence[Line], alike: Callable[[str], bool], least: int) -> Iterator[tuple[int, int]]:
+    """Runs of at least ``least`` lines (first, end excluded) whose text is ``alike``."""
+    first = 0
+    for index, line in enumerate((*lines, None)):
+        if line is not None and alike(line.text):
+            continue
+        if index - first >= least:
+            yield first, index
+        first = index + 1
+
+
+def _is_row(text: str) -> bool:
+    return text.startswith("|")
+
+
+def _is_plain_or_blank(text: str) -> bool:
+    return not text.strip(" \t") or (
+        text[:1].isascii() and text[:1].isalpha() and _NOT_PLAIN.search(text) is None
+    )
 
 
 def _comment_lines(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[int]:
