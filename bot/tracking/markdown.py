@@ -309,12 +309,15 @@ def _reread(
     """
     best: tuple[int, int, str, Reading] | None = None
     for old, reading in reversed(earlier):  # the latest first: most often the one
-        if best is not None and min(len(old), len(body)) <= best[0] + best[1]:
+        most = min(len(old), len(body))  # shared at most
+        if most < len(body) * share or (best is not None and most <= best[0] + best[1]):
             continue
         prefix = _common_prefix(old, body)
         suffix = _common_suffix(old, body, min(len(old), len(body)) - prefix)
         if reading.lines and (best is None or prefix + suffix > best[0] + best[1]):
             best = (prefix, suffix, old, reading)
+            if len(body) - prefix - suffix <= _CHUNK:  # a few lines to read: no other can save much more
+                break
     if best is None or best[0] + best[1] < len(body) * share:
         return None
     prefix, suffix, old, reading = best
