@@ -398,9 +398,12 @@ class TrackerService:
         async def fitted(state: TrackerState) -> tuple[str, int]:
             """The body, and how many runs of ``state`` it shows."""
             total = max(len(state.runs), 1)
-            body = await compose(state, total)
-            if len(body) <= MAX_BODY_CHARS:
-                return body, total
+            # Measured before it is written into the body: a block that does not fit is never read.
+            whole = await render(state, total)
+            if written_length(human, whole) <= MAX_BODY_CHARS:
+                body = replace_block(human, whole)
+                if len(body) <= MAX_BODY_CHARS:
+                    return body, total
             # Searched by the length the body will have, then written once; should the block not stay in
             # place (it moves to the top), the search is made again on whole bodies.
             block, shown = await fit_block(
@@ -428,14 +431,19 @@ class TrackerService:
             generation=before.generation + 1,
         )
         # Only the state marker differs from the body just composed: swapped without rendering or reading
-        # again, unless the history had to be cut to fit (the new marker's length may change the cut).
+        # again. When the history had to be cut to fit, the new marker's length may move the cut: one
+        # more rendering tells whether one more run fits now (the search again only if it does).
         try:
             old_marker = self.states.marker(unseen.thinned(shown), where)
             body = replace_last_block_line(same, old_marker, self.states.marker(after.thinned(shown), where))
         except ValueError:  # a repository's template that does not end its block with the marker
             body = ""
-        if not body or shown < max(len(after.runs), 1) or len(body) > MAX_BODY_CHARS:
+        if not body or len(body) > MAX_BODY_CHARS:
             body, shown = await fitted(after)
+        elif shown < max(len(after.runs), 1):
+            more = await render(after, shown + 1)
+            if written_length(human, more) <= MAX_BODY_CHARS:
+                body, shown = await fitted(after)
         if len(body) > MAX_BODY_CHARS:
             await self.report_body_limit(repo, tracker.issue, len(human_text(read)))
             return
