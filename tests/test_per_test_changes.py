@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bot.tracking.body import checklist_items
 from tests.conftest import FIXTURES
-from tests.harness import ISSUE, REPO, BotHarness, sha_of, status_block, zipped
+from tests.harness import BRANCH, ISSUE, REPO, BotHarness, sha_of, status_block, summary, zipped
 
 Outcomes = Mapping[str, str]  # test name -> "passed", "failed" or "skipped"
 
@@ -184,3 +184,18 @@ async def test_a_test_that_passed_on_a_retry_is_flaky_not_failing(bot: BotHarnes
     assert "4 with results · 1 failing · 🔁 1 flaky" in block
     assert "- 🔁 Flaky (failed, then passed on a retry): `example.com/sample/net::TestFlaky`" in block
     assert "**Failing (1):** `example.com/sample/net::TestAlwaysFails`" in block
+
+
+async def test_a_provisional_run_is_not_said_to_have_lost_tests(bot: BotHarness) -> None:
+    """While a commit's CI runs, its count grows job by job: fewer tests than the last finished run is
+    no drop yet. Once every job has finished, a drop is."""
+    bot.fake.put_file(REPO, ".github/issue-status.yml", "trackers:\n  - issue: 2\n    gate: '>90%'\n")
+    await bot.ci_completed("c1", {"tests (a)": summary(2, 18, 0), "tests (b)": summary(2, 18, 0)})
+    bot.fake.add_check_run(
+        REPO, sha_of("c2"), "tests (b)", status="in_progress", conclusion=None, head_branch=BRANCH
+    )
+    await bot.ci_completed("c2", {"tests (a)": summary(0, 20, 0)})
+    block = status_block(bot)
+    assert "provisional" in block
+    assert "fewer tests counted" not in block
+    assert not [c for c in bot.comments if "tests stopped counting" in c]

@@ -39,12 +39,24 @@ class StatusReport:
         return max(0, (self.tests_required or 0) - self.counted)
 
     @property
+    def previous_final(self) -> RunRecord | None:
+        """The last finished run before this one: what a drop in counted tests is measured against."""
+        return next((r for r in reversed(self.history) if r.sha != self.run.sha and not r.provisional), None)
+
+    @property
     def tests_change_since_previous(self) -> int | None:
-        return self.counted - self.counted_of(self.previous) if self.previous else None
+        """Counted tests gained (lost: negative) since the previous finished run; None while this run is
+        provisional (its CI is still running, its count still growing) or when there is none."""
+        previous = self.previous_final
+        if self.run.provisional or previous is None:
+            return None
+        return self.counted - self.counted_of(previous)
 
     @property
     def tests_change_since_baseline(self) -> int | None:
-        return self.counted - self.baseline_tests if self.baseline_tests is not None else None
+        if self.run.provisional or self.baseline_tests is None:
+            return None
+        return self.counted - self.baseline_tests
 
     @property
     def rate(self) -> float | None:
