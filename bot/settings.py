@@ -46,6 +46,9 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     # How long a replica that died keeps the work it had claimed before another replica takes it over.
     claim_lease_seconds: float = 30.0
+    # Processes that take deliveries (verify, journal, acknowledge) beside the one that works them off;
+    # 0: one process does both (bot/intake/processes.py).
+    intake_processes: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +68,7 @@ class Settings:
             state_key=_state_key(env),
             database_url=database_url(env),
             claim_lease_seconds=_claim_lease(env),
+            intake_processes=_intake_processes(env),
         )
 
     @property
@@ -233,6 +237,26 @@ def _claim_lease(env: Mapping[str, str]) -> float:
     if lease < 1:
         raise SettingsError("BOT_CLAIM_LEASE_SECONDS must be at least 1 second")
     return lease
+
+
+# More intake processes than this only contend for the journal's write lock.
+MAX_INTAKE_PROCESSES = 16
+
+
+def default_intake_processes(cpus: int | None) -> int:
+    """One intake process per CPU, up to 4, when there are two CPUs or more: one event loop caps intake at
+    about half what a bare handler takes (bench/README.md, issue 12); on one CPU the processes only
+    contend, so one process does everything."""
+    return 0 if cpus is None or cpus < 2 else min(cpus, 4)
+
+
+def _intake_processes(env: Mapping[str, str]) -> int:
+    raw = env.get("BOT_INTAKE_PROCESSES", "").strip()
+    if not raw:
+        return default_intake_processes(os.cpu_count())
+    if not raw.isdigit() or int(raw) > MAX_INTAKE_PROCESSES:
+        raise SettingsError(f"BOT_INTAKE_PROCESSES must be a whole number from 0 to {MAX_INTAKE_PROCESSES}")
+    return int(raw)
 
 
 def _api_url(env: Mapping[str, str]) -> str:

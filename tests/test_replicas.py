@@ -20,7 +20,8 @@ from bot.testing.fake_github import FakeGitHub
 from bot.tracking.state import StateCodec
 from tests.conftest import APP_ID, STATE_KEY, WEBHOOK_SECRET
 from tests.harness import ISSUE, REPO, BotHarness, sha_of
-from tests.test_durability import ServerProcess, acknowledged_by, tracked_story
+from tests.server_process import ServerProcess
+from tests.test_durability import acknowledged_by, tracked_story
 from tests.test_journal import T0, Clock
 from tests.test_reconcile import ci_finished
 

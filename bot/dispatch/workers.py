@@ -210,15 +210,20 @@ class DeliveryWorkers:
         self._running.discard(task)
         self._wakeup.set()  # a worker and the key are free again: the key's later entries may be ready
 
-    async def _quiet(self, key: str | None) -> None:
+    async def _quiet(self, key: str | None, received_at: float) -> None:
         """Wait until ``key`` has had no delivery for the coalescing window, however the claim was timed
-        (at most ``MAX_COALESCE_WINDOWS`` windows, so that a repository never quiet is not starved)."""
+        (at most ``MAX_COALESCE_WINDOWS`` windows, so that a repository never quiet is not starved).
+
+        ``received_at`` (clock time) is the newest claimed delivery's: it counts even when word of its
+        arrival is still on its way from an intake process (bot/intake/report.py).
+        """
         loop = asyncio.get_running_loop()
         latest_start = loop.time() + MAX_COALESCE_WINDOWS * self.coalesce_seconds
-        arrived = self._arrivals.get(key, -float("inf")) if key is not None else -float("inf")
+        claimed = loop.time() - max(0.0, self._clock() - received_at)
+        arrived = max(claimed, self._arrivals.get(key, -float("inf")) if key is not None else -float("inf"))
         while (wait := min(arrived + self.coalesce_seconds, latest_start) - loop.time()) > 0:
             await asyncio.sleep(wait)
-            arrived = self._arrivals.get(key, -float("inf")) if key is not None else -float("inf")
+            arrived = max(claimed, self._arrivals.get(key, -float("inf")) if key is not None else claimed)
         if key is not None and arrived + self.coalesce_seconds <= loop.time():
             self._arrivals.pop(key, None)
 
@@ -260,7 +265,8 @@ class DeliveryWorkers:
                 by_commit[commit] = dispatch
         key = batch[0].key
         if by_commit:
-            await self._quiet(key)  # the rest of a commit's burst may still be on its way
+            # The rest of a commit's burst may still be on its way.
+            await self._quiet(key, max(entry.received_at for entry in batch))
         for dispatch in dispatches:
             entry = dispatch.entries[-1]
             bind(entry.delivery_id, key, issue_in(dispatch.event.data))  # named by every line logged now

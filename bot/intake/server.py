@@ -26,6 +26,7 @@ from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
 from bot.healing.catch_up import CatchUp
 from bot.intake.body_reading import UnverifiedBodies, check_head
+from bot.intake.report import IntakeReport, LocalReport
 from bot.intake.webhook import DeliveryRejected, parse_delivery
 from bot.journal import Journal, JournalError, journal_location, open_journal
 from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
@@ -53,6 +54,10 @@ APP_API = web.AppKey("app_api", AppAPI)
 CATCH_UP = web.AppKey("catch_up", CatchUp)
 UNVERIFIED = web.AppKey("unverified", UnverifiedBodies)
 METRICS = web.AppKey("metrics", Metrics)
+# Where the webhook handler reports arrivals and outcomes: this process's workers and metrics, or a pipe.
+REPORT = web.AppKey("report", IntakeReport)
+# This process's own: what intake processes report is fed to it too (bot/intake/processes.py).
+LOCAL_REPORT = web.AppKey("local_report", LocalReport)
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -61,16 +66,16 @@ async def webhook(request: web.Request) -> web.Response:
         body = await app[UNVERIFIED].read_signed(request, app[SETTINGS].webhook_secrets)
         delivery = parse_delivery(request.headers, body)
     except DeliveryRejected as rejected:
-        return _refuse(rejected, app[METRICS])
+        return _refuse(rejected, app[REPORT])
 
     if delivery.event == "ping":
         log.info("ping from GitHub: %s", delivery.payload.get("zen", ""))
-        app[METRICS].delivery("ping", "ignored")
+        app[REPORT].delivery("ping", "ignored")
         return web.json_response({"msg": "pong"})
     event = Event(delivery.payload, event=delivery.event, delivery_id=delivery.id)
     if delivery.installation_id is None or not app[ROUTER].fetch(event):
         log.debug("%s: nothing to do", delivery.describe())
-        app[METRICS].delivery(delivery.event, "ignored")
+        app[REPORT].delivery(delivery.event, "ignored")
         return web.json_response({"msg": "ignored"}, status=200)
 
     key = journal_key(delivery.payload)
@@ -86,7 +91,7 @@ async def webhook(request: web.Request) -> web.Response:
         )
         return _refuse(
             DeliveryRejected(503, "the journal is unavailable", retry_after=JOURNAL_RETRY_AFTER_SECONDS),
-            app[METRICS],
+            app[REPORT],
             reason="journal unavailable",
         )
     if not recorded:
@@ -96,10 +101,10 @@ async def webhook(request: web.Request) -> web.Response:
             delivery.describe(),
             extra={"delivery": delivery.id, "repository": key},
         )
-        app[METRICS].delivery(delivery.event, "duplicate")
+        app[REPORT].delivery(delivery.event, "duplicate")
         return web.json_response({"msg": "duplicate"}, status=202)
-    app[WORKERS].wake(key)
-    app[METRICS].delivery(delivery.event, "acked")
+    app[REPORT].arrived(key)
+    app[REPORT].delivery(delivery.event, "acked")
     return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
 
 
@@ -108,19 +113,19 @@ async def _continue_if_readable(request: web.Request) -> web.Response | None:
     try:
         check_head(request)
     except DeliveryRejected as rejected:
-        return _refuse(rejected, request.app[METRICS])
+        return _refuse(rejected, request.app[REPORT])
     if request.version == aiohttp.HttpVersion11:  # HTTP/1.0 has no interim answers: nothing to send
         if request.headers[hdrs.EXPECT].lower() != "100-continue":
             return _refuse(
-                DeliveryRejected(417, "only Expect: 100-continue is understood"), request.app[METRICS]
+                DeliveryRejected(417, "only Expect: 100-continue is understood"), request.app[REPORT]
             )
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     return None
 
 
-def _refuse(rejected: DeliveryRejected, metrics: Metrics, *, reason: str | None = None) -> web.Response:
+def _refuse(rejected: DeliveryRejected, report: IntakeReport, *, reason: str | None = None) -> web.Response:
     log.warning("refused a delivery: %s (%d)", rejected.reason, rejected.status)
-    metrics.refused.labels(reason or refusal_reason(rejected.status)).inc()
+    report.refused(reason or refusal_reason(rejected.status))
     answer = web.json_response({"error": rejected.reason}, status=rejected.status)
     if rejected.retry_after is not None:
         answer.headers["Retry-After"] = str(rejected.retry_after)
@@ -174,13 +179,19 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=app[METRICS].exposition(), headers={"Content-Type": CONTENT_TYPE})
 
 
+def add_webhook_route(app: web.Application) -> None:
+    """``POST /webhook``; the app provides SETTINGS, UNVERIFIED, ROUTER, JOURNAL and REPORT."""
+    app.router.add_post("/webhook", webhook, expect_handler=_continue_if_readable)
+
+
 def create_app(settings: Settings, *, router: Router = default_router) -> web.Application:
     app = web.Application()
     app[SETTINGS] = settings
     app[UNVERIFIED] = UnverifiedBodies()
     app[ROUTER] = router
     app[METRICS] = Metrics()
-    app.router.add_post("/webhook", webhook, expect_handler=_continue_if_readable)
+    app[REPORT] = app[LOCAL_REPORT] = LocalReport(app[METRICS])
+    add_webhook_route(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -208,6 +219,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             metrics=app[METRICS],
         )
         app[WORKERS] = workers
+        app[LOCAL_REPORT].workers = workers
         workers.start()
         catch_up = CatchUp(services.app_api, trackers, journal, interval=settings.reconcile_seconds)
         app[CATCH_UP] = catch_up

@@ -100,7 +100,8 @@ class SQLiteJournal:
 
     Claims are kept in memory, never written: a restart forgets them, so whatever a dead process was
     working on is simply pending again (at-least-once; effects are idempotent elsewhere). Only one
-    worker process may claim from a file; others (the ``deliveries`` command) may read and retry.
+    worker process may claim from a file; others (intake processes, the ``deliveries`` command) may
+    record, read and retry, their write transactions taking turns on the writer's lock file.
     """
 
     def __init__(
@@ -121,7 +122,12 @@ class SQLiteJournal:
         self._clock = clock
         self._jitter = jitter
         self._claims = _Claims()
-        self._writer = GroupCommitWriter(partial(_connect, path, synchronous), self._claims, self._insert_new)
+        self._writer = GroupCommitWriter(
+            partial(_connect, path, synchronous),
+            self._claims,
+            self._insert_new,
+            lock_path=path.with_name(path.name + ".lock"),
+        )
 
     @property
     def commits(self) -> int:

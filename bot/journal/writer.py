@@ -7,18 +7,27 @@ deliveries, the bulk of the writes, go into a batch's transaction as one stateme
 operation each (as on PostgreSQL), handed to the thread together once per turn of the event loop
 rather than one wake-up of the thread each: ~15 % more deliveries acknowledged per second and ~20 %
 less CPU per delivery in bench/intake.py.
+
+Several processes may write one file (intake processes beside the one that works deliveries off): each
+write transaction holds an exclusive ``flock`` on a lock file beside it, so a writer that finds the file
+busy sleeps in the kernel until the holder commits and wakes at once, instead of SQLite's busy handler
+polling with sleeps of 1, 2, 5, 10... ms (what would set the p99 of every acknowledgement).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from bot.journal.model import JournalError
@@ -62,9 +71,16 @@ class GroupCommitWriter:
     """
 
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], hooks: TransactionHooks, insert: BulkInsert
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        hooks: TransactionHooks,
+        insert: BulkInsert,
+        *,
+        lock_path: Path | None = None,
     ) -> None:
         self.commits = 0
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
         self._hooks = hooks
         self._insert = insert
         # Requests go over in lists: one put, one wake-up of the thread, for a turn's new deliveries.
@@ -122,6 +138,13 @@ class GroupCommitWriter:
         except BaseException as error:
             opened.set_exception(error)
             return
+        try:
+            if self._lock_path is not None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            connection.close()
+            opened.set_exception(JournalError(f"cannot open the journal's lock file: {error}"))
+            return
         opened.set_result(None)
         try:
             closing = False
@@ -131,7 +154,21 @@ class GroupCommitWriter:
                     self._settle(self._execute(connection, batch))
         finally:
             connection.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
             self._refuse_stragglers()
+
+    @contextlib.contextmanager
+    def _write_lock(self, writes: bool) -> Iterator[None]:
+        """The other processes' writers wait in the kernel while this transaction writes."""
+        if not writes or self._lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _next_batch(self) -> tuple[list[_Request], bool]:
         """Everything queued right now (at least one request, or the close signal)."""
@@ -149,6 +186,12 @@ class GroupCommitWriter:
 
     def _execute(self, connection: sqlite3.Connection, batch: list[_Request]) -> list[Outcome]:
         writes = any(request.writes for request in batch)
+        with self._write_lock(writes):
+            return self._transaction(connection, batch, writes)
+
+    def _transaction(
+        self, connection: sqlite3.Connection, batch: list[_Request], writes: bool
+    ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         self._hooks.begin()
         try:

@@ -27,6 +27,8 @@ EXIT_BAD_SETTINGS = 2
 # The journal's store cannot be used (PostgreSQL unreachable, a schema from a newer bot): one line, no
 # traceback, and an exit a supervisor restarts on.
 EXIT_JOURNAL_UNUSABLE = 1
+# Intake processes (BOT_INTAKE_PROCESSES) could not be kept running: stopped rather than half-serving.
+EXIT_INTAKE_FAILED = 3
 
 
 def _fail(error: Exception, code: int) -> int:
@@ -45,6 +47,16 @@ def serve(environ: Mapping[str, str]) -> int:
     # On SIGTERM, requests being read get as long as a body may take (10 s), then work in flight gets
     # SHUTDOWN_GRACE_SECONDS (20 s): 30 s in all, within the stop timeout the README asks for (40 s).
     # The server logs its own start-up line (version, address, journal, trackers) once it is ready.
+    if settings.intake_processes:
+        from bot.intake.processes import IntakeFailed, serve_in_processes
+
+        try:
+            asyncio.run(serve_in_processes(settings, environ))
+        except JournalError as error:
+            return _fail(error, EXIT_JOURNAL_UNUSABLE)
+        except IntakeFailed as error:
+            return _fail(error, EXIT_INTAKE_FAILED)
+        return 0
     try:
         web.run_app(
             create_app(settings),
