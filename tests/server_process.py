@@ -94,3 +94,18 @@ class ServerProcess:
             self.process.terminate()  # SIGTERM: the graceful path
             async with asyncio.timeout(30):
                 assert await self.process.wait() == 0
+
+    def intake_pids(self) -> set[int]:
+        """The live processes this server started (its intake processes), from /proc."""
+        assert self.process is not None
+        found: set[int] = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[1]) == self.process.pid and fields[0] != "Z":
+                found.add(int(entry.name))
+        return found

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops.cli import main
-from bot.settings import DEFAULT_API_URL, Settings, SettingsError
+from bot.settings import DEFAULT_API_URL, Settings, SettingsError, default_intake_processes
 
 
 @pytest.fixture
@@ -32,6 +32,26 @@ def test_defaults_apply_when_only_the_required_settings_are_given(env: dict[str,
     assert settings.state_dir == Path("./var")
     assert settings.webhook_secret == b"s3cr3t-value"
     assert settings.github_write_interval == 1.0
+
+
+@pytest.mark.parametrize(("cpus", "processes"), [(None, 0), (1, 0), (2, 2), (4, 4), (64, 4)])
+def test_intake_processes_default_to_one_per_cpu_on_two_cpus_or_more(
+    cpus: int | None, processes: int
+) -> None:
+    assert default_intake_processes(cpus) == processes
+
+
+@pytest.mark.parametrize(("raw", "processes"), [("0", 0), (" 3 ", 3), ("16", 16)])
+def test_intake_processes_can_be_set(env: dict[str, str], raw: str, processes: int) -> None:
+    env["BOT_INTAKE_PROCESSES"] = raw
+    assert Settings.from_env(env).intake_processes == processes
+
+
+@pytest.mark.parametrize("raw", ["-1", "17", "two", "1.5"])
+def test_intake_processes_out_of_range_are_refused_by_name(env: dict[str, str], raw: str) -> None:
+    env["BOT_INTAKE_PROCESSES"] = raw
+    with pytest.raises(SettingsError, match="BOT_INTAKE_PROCESSES must be a whole number from 0 to 16"):
+        Settings.from_env(env)
 
 
 @pytest.mark.parametrize(("raw", "seconds"), [("0", 0.0), ("0.25", 0.25), (" 2 ", 2.0)])
