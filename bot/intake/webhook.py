@@ -113,6 +113,14 @@ class BodySignature:
         return matched
 
 
+def signed_by_one_of(secrets: Sequence[bytes], claimed: bytes, body: bytes) -> bool:
+    """``BodySignature``'s answer for a body already whole, in one call per secret (no HMAC objects)."""
+    matched = False
+    for secret in secrets:
+        matched |= hmac.compare_digest(hmac.digest(secret, body, hashlib.sha256), claimed)
+    return matched
+
+
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
     """Decode a delivery whose body's signature was verified; raises DeliveryRejected with GitHub's status."""
     event = headers.get("X-GitHub-Event", "").strip()
