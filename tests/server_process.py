@@ -72,6 +72,20 @@ class ServerProcess:
                 await asyncio.sleep(0.05)
         raise AssertionError("the server did not start")
 
+    async def start_all(self, session: aiohttp.ClientSession, intake_processes: int) -> set[int]:
+        """Started, with all its intake processes listening (the first answers before the others are up)."""
+        await self.start(session)
+        deadline = time.monotonic() + 20
+        while len(up := await self.intake_up(session)) < intake_processes:
+            assert time.monotonic() < deadline, f"only intake processes {up} came up"
+            await asyncio.sleep(0.05)
+        return up
+
+    async def intake_up(self, session: aiohttp.ClientSession) -> set[int]:
+        """The intake processes listening, as /healthz lists them (empty: the server takes deliveries)."""
+        async with session.get(f"{self.url}/healthz") as answer:
+            return set((await answer.json())["intake_processes"])
+
     async def kill(self) -> None:
         """kill -9 of the whole server, as the OOM killer or a container's end does it."""
         assert self.process is not None

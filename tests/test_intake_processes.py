@@ -61,8 +61,7 @@ async def test_copies_of_deliveries_spread_over_intake_processes_are_journalled_
     server = ServerProcess(github, private_key_pem, tmp_path / "state", intake_processes=INTAKE_PROCESSES)
     try:
         async with aiohttp.ClientSession() as session:
-            await server.start(session)
-            assert len(server.intake_pids()) == INTAKE_PROCESSES
+            assert len(await server.start_all(session, INTAKE_PROCESSES)) == INTAKE_PROCESSES
             answers = await asyncio.gather(
                 *(post(session, server.url, payload, delivery_id) for delivery_id, payload in deliveries * 4)
             )
@@ -88,7 +87,7 @@ async def test_refusals_through_intake_processes_are_those_of_one_process_and_co
     url = f"{server.url}/webhook"
     try:
         async with aiohttp.ClientSession() as session:
-            await server.start(session)
+            await server.start_all(session, INTAKE_PROCESSES)
             headers = signed_headers(WEBHOOK_SECRET, "check_run", body, delivery_id)
             forged = {**headers, "X-Hub-Signature-256": "sha256=" + "0" * 64}
             not_json = signed_headers(WEBHOOK_SECRET, "check_run", b"{not json", delivery_id)
@@ -118,14 +117,16 @@ async def test_a_killed_intake_process_is_replaced_and_deliveries_are_still_ackn
     server = ServerProcess(github, private_key_pem, tmp_path / "state", intake_processes=INTAKE_PROCESSES)
     try:
         async with aiohttp.ClientSession() as session:
-            await server.start(session)
-            first = server.intake_pids()
+            first = await server.start_all(session, INTAKE_PROCESSES)
             victim = min(first)
             os.kill(victim, signal.SIGKILL)
-            await until(lambda: len(server.intake_pids() - {victim}) == INTAKE_PROCESSES)
+            deadline = time.monotonic() + 20
+            while len(await server.intake_up(session) - {victim}) < INTAKE_PROCESSES:
+                assert time.monotonic() < deadline, "the killed intake process was not replaced"
+                await asyncio.sleep(0.05)
             answers = await asyncio.gather(*(post(session, server.url, p, d) for d, p in deliveries))
             health = await server.settled(session)
-            after = server.intake_pids()
+            after = await server.intake_up(session)
     finally:
         await server.stop()
     assert victim not in after and len(after & first) == INTAKE_PROCESSES - 1
@@ -138,7 +139,7 @@ async def test_intake_processes_stop_when_their_serving_process_is_killed(
 ) -> None:
     server = ServerProcess(github, private_key_pem, tmp_path / "state", intake_processes=INTAKE_PROCESSES)
     async with aiohttp.ClientSession() as session:
-        await server.start(session)
+        await server.start_all(session, INTAKE_PROCESSES)
     orphans = server.intake_pids()
     assert server.process is not None
     server.process.send_signal(signal.SIGKILL)  # the serving process alone
@@ -151,7 +152,7 @@ async def test_a_server_whose_intake_processes_keep_dying_stops_with_an_error(
 ) -> None:
     server = ServerProcess(github, private_key_pem, tmp_path / "state", intake_processes=INTAKE_PROCESSES)
     async with aiohttp.ClientSession() as session:
-        await server.start(session)
+        await server.start_all(session, INTAKE_PROCESSES)
     assert server.process is not None
     killed: set[int] = set()
     while server.process.returncode is None:

@@ -179,6 +179,7 @@ async def test_healthz_reports_counts(client: TestClient) -> None:
                 "small": {"capacity": SMALL_BODIES_BUDGET, "held": 0, "peak": 0, "waiting": 0},
                 "large": {"capacity": LARGE_BODIES_BUDGET, "held": 0, "peak": 0, "waiting": 0},
             },
+            "intake_processes": [],  # this process takes deliveries itself
         }
 
 

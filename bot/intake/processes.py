@@ -34,7 +34,7 @@ from aiohttp import web
 
 from bot.intake.body_reading import READ_BODY_SECONDS
 from bot.intake.report import IntakeReport, ReportReader
-from bot.intake.server import LOCAL_REPORT, create_app
+from bot.intake.server import INTAKE_PIDS, LOCAL_REPORT, create_app
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,14 @@ class IntakeProcesses:
         environ: Mapping[str, str],
         ops_socket: str,
         report: IntakeReport,
+        up: list[int],
     ) -> None:
+        """``up``: the pids of the intake processes listening, kept here as they come and go (/healthz)."""
         self._listening = listening
         self._environ = dict(environ)
         self._ops_socket = ops_socket
         self._report = report
+        self.up = up
         self._lifeline_read, self._lifeline_write = os.pipe()  # its end tells the children we are gone
         self._processes: dict[int, asyncio.subprocess.Process] = {}
         self._readers: dict[int, ReportReader] = {}
@@ -75,10 +78,6 @@ class IntakeProcesses:
         self._restarts: deque[float] = deque()
         self._stopping = False
         self.failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    @property
-    def pids(self) -> list[int]:
-        return [process.pid for process in self._processes.values()]
 
     async def start(self) -> None:
         """Every intake process listening; IntakeFailed if one does not come up."""
@@ -150,12 +149,14 @@ class IntakeProcesses:
         watcher = asyncio.create_task(self._watch(slot, process, exited), name=f"intake process {slot}")
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
+        self.up.append(process.pid)
         log.debug("intake process %d (pid %d) listening", slot, process.pid)
 
     async def _watch(
         self, slot: int, process: asyncio.subprocess.Process, exited: asyncio.Future[int]
     ) -> None:
         code = await exited
+        self.up.remove(process.pid)
         if self._stopping:
             return
         now = time.monotonic()
@@ -223,7 +224,10 @@ async def serve_in_processes(settings: Settings, environ: Mapping[str, str]) -> 
             await web.UnixSite(runner, ops_socket).start()
             listening = bind(settings.host, settings.port, settings.intake_processes)
             try:
-                await _run(IntakeProcesses(listening, environ, ops_socket, runner.app[LOCAL_REPORT]))
+                app = runner.app
+                await _run(
+                    IntakeProcesses(listening, environ, ops_socket, app[LOCAL_REPORT], app[INTAKE_PIDS])
+                )
             finally:
                 for each in listening:
                     each.close()
@@ -238,7 +242,7 @@ async def _run(intake: IntakeProcesses) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await intake.start()
-        log.debug("taking deliveries in %d intake processes (pids %s)", len(intake.pids), intake.pids)
+        log.debug("taking deliveries in intake processes %s", intake.up)
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait((stopped, intake.failed), return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()

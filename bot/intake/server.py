@@ -58,6 +58,8 @@ METRICS = web.AppKey("metrics", Metrics)
 REPORT = web.AppKey("report", IntakeReport)
 # This process's own: what intake processes report is fed to it too (bot/intake/processes.py).
 LOCAL_REPORT = web.AppKey("local_report", LocalReport)
+# The pids of the intake processes taking deliveries for this server; none: it takes them itself.
+INTAKE_PIDS = web.AppKey("intake_pids", list[int])
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -145,6 +147,7 @@ async def healthz(request: web.Request) -> web.Response:
             "deliveries": await request.app[JOURNAL].counts(),
             "github_calls": request.app[GITHUB].calls.as_json(),
             "unverified_bodies": request.app[UNVERIFIED].report(),
+            "intake_processes": request.app[INTAKE_PIDS],
         }
     )
 
@@ -191,6 +194,7 @@ def create_app(settings: Settings, *, router: Router = default_router) -> web.Ap
     app[ROUTER] = router
     app[METRICS] = Metrics()
     app[REPORT] = app[LOCAL_REPORT] = LocalReport(app[METRICS])
+    app[INTAKE_PIDS] = []
     add_webhook_route(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
