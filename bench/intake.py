@@ -1,7 +1,7 @@
 """Acknowledged deliveries per second and p99 latency: the bot, the Probot reference peer, a bare handler.
 
     .venv/bin/python bench/intake.py [--rounds 3] [--seconds 10] [--connections 50]
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--intake-processes N]
 
 The three receivers get the same signed payload (GitHub's published ``check_run.completed`` example with
 an ``installation`` added) from ``../shared/bench/ack-throughput.sh`` (wrk, a fresh delivery id per
@@ -10,8 +10,9 @@ request), measured alternately: peer, bare, bot, peer, bare, bot... The bare han
 and stores nothing: the floor for any aiohttp receiver, so bot/bare is the share of the bot's own work
 per delivery. The bot is ``python -m bot serve`` with its durable journal
 on (its 202 means the delivery is committed to SQLite, or with ``--postgres`` to PostgreSQL, in a
-database made for the round), started fresh for each round so that one round's backlog does not work
-during the next; its workers process what they can meanwhile against a fake GitHub
+database made for the round), with its default intake processes (``BOT_INTAKE_PROCESSES``: one per CPU
+from two CPUs; ``--intake-processes`` to set them), started fresh for each round so that one round's backlog
+does not work during the next; its workers process what they can meanwhile against a fake GitHub
 in this process, where the example's repository is installed and has no configuration (the cheap path).
 """
 
@@ -87,7 +88,13 @@ def bare_handler(loop: str) -> contextlib.AbstractAsyncContextManager[str]:
 
 
 async def main(
-    rounds: int, seconds: int, connections: int, quiet: float, loop: str, postgres: str | None
+    rounds: int,
+    seconds: int,
+    connections: int,
+    quiet: float,
+    loop: str,
+    postgres: str | None,
+    intake_processes: int | None,
 ) -> None:
     key = new_app_key()
     fake = await start_fake(key)
@@ -97,8 +104,10 @@ async def main(
     print(machine())
     print(
         f"load: {seconds} s x {connections} connections per round, {rounds} rounds each, alternating;"
-        f" the bot on {loop}, journal in {journal_name(postgres)}"
+        f" the bot on {loop}, journal in {journal_name(postgres)},"
+        f" intake processes: {'default' if intake_processes is None else intake_processes}"
     )
+    intake = {} if intake_processes is None else {"BOT_INTAKE_PROCESSES": str(intake_processes)}
     results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in CONTENDERS}
     with tempfile.NamedTemporaryFile("w", suffix=".json") as prepared:
         json.dump(example, prepared)
@@ -115,7 +124,7 @@ async def main(
                 await asyncio.sleep(quiet)
                 results["bare"].append(await load(bare_url, payload, seconds, connections))
                 async with journal_env(postgres) as journal_settings:
-                    bot = BotProcess(key, fake.url, journal_settings, loop=loop)
+                    bot = BotProcess(key, fake.url, {**journal_settings, **intake}, loop=loop)
                     await bot.start()
                     try:
                         await asyncio.sleep(quiet)
@@ -166,5 +175,21 @@ if __name__ == "__main__":
         metavar="URL",
         help="journal in PostgreSQL: a server URL, where each round gets a fresh database (default: SQLite)",
     )
+    parser.add_argument(
+        "--intake-processes",
+        type=int,
+        metavar="N",
+        help="the bot's BOT_INTAKE_PROCESSES (default: its own default, from the CPU count)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.seconds, args.connections, args.quiet, args.loop, args.postgres))
+    asyncio.run(
+        main(
+            args.rounds,
+            args.seconds,
+            args.connections,
+            args.quiet,
+            args.loop,
+            args.postgres,
+            args.intake_processes,
+        )
+    )
