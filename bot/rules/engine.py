@@ -288,8 +288,7 @@ def judge_tests(glob: str, cases: Sequence[TestCaseResult]) -> Judgement:
 
     No matching test at all does not hold: a suite that vanished must not read as "preserved".
     """
-    pattern = glob.casefold()
-    matching = [case for case in cases if fnmatch.fnmatchcase(case.test_id.casefold(), pattern)]
+    matching = _matching(glob, cases)
     failing = [case.test_id for case in matching if case.outcome in ("failed", "error")]
     passed = sum(1 for case in matching if case.outcome == "passed")
     what = f"tests matching {glob!r}"
@@ -302,6 +301,12 @@ def judge_tests(glob: str, cases: Sequence[TestCaseResult]) -> Judgement:
         return Judgement("does not hold", reason)
     skipped = len(matching) - passed
     return Judgement("holds", f"{passed} {what} pass" + (f", {skipped} skipped" if skipped else ""))
+
+
+def _matching(glob: str, cases: Sequence[TestCaseResult]) -> list[TestCaseResult]:
+    """The cases whose test id matches ``glob``, case-insensitively (as ``tests`` conditions match)."""
+    pattern = glob.casefold()
+    return [case for case in cases if fnmatch.fnmatchcase(case.test_id.casefold(), pattern)]
 
 
 # --- Evaluation ------------------------------------------------------------------------------------
@@ -440,12 +445,8 @@ def _newly_failing(judge: _Judge, run: RunRecord) -> tuple[str, ...]:
 
 
 def _failing_matching(judge: _Judge, glob: str) -> list[str]:
-    pattern = glob.casefold()
-    return [
-        case.test_id
-        for case in judge.evidence.cases or ()
-        if case.outcome in ("failed", "error") and fnmatch.fnmatchcase(case.test_id.casefold(), pattern)
-    ]
+    matching = _matching(glob, judge.evidence.cases or ())
+    return [case.test_id for case in matching if case.outcome in ("failed", "error")]
 
 
 def _dropped_tests(judge: _Judge) -> tuple[RulesMemory, tuple[Event, ...]]:
