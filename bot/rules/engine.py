@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from bot.config import (
@@ -33,7 +33,7 @@ from bot.rules.events import Event, make_event
 from bot.rules.headings import MARKS, Phase, find_heading, set_mark
 from bot.rules.progress import FixProgress, RulesMemory
 from bot.tracking.body import find_checklist_item, set_checklist_item
-from bot.tracking.state import RunRecord
+from bot.tracking.state import RunRecord, completed_instant
 
 Verdict = Literal["holds", "does not hold", "unknown"]
 MAX_FAILING_SHOWN = 3  # test ids named in a reason; the rest are counted
@@ -312,14 +312,6 @@ def _matching(glob: str, cases: Sequence[TestCaseResult]) -> list[TestCaseResult
 # --- Evaluation ------------------------------------------------------------------------------------
 
 
-def _instant(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _advance_fixes(judge: _Judge, bindings: Bindings) -> tuple[RulesMemory, list[Event]]:
     """Fixes in progress that the just finished run shows working become done."""
     memory = judge.memory
@@ -327,7 +319,7 @@ def _advance_fixes(judge: _Judge, bindings: Bindings) -> tuple[RulesMemory, list
     run = judge.latest
     if run is None or run.provisional:
         return memory, events
-    finished_at = _instant(run.completed_at)
+    finished_at = completed_instant(run.completed_at)
     for binding in bindings.fixes:
         fix = binding.fix
         progress = memory.progress_of(fix.name)

@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.results.counts import TestCounts
@@ -77,10 +77,18 @@ class TrackerState:
     tests: ChangesSummary | None = None  # per-test changes of the last final run that had per-test results
 
     def with_run(self, run: RunRecord, rate: float | None, counted: int | None = None) -> TrackerState:
-        """Record a run (its ``rate`` and ``counted`` tests become the baseline if there is none yet); a
-        commit already recorded is replaced, so re-runs and late jobs update its entry rather than add one."""
-        runs = [r for r in self.runs if r.sha != run.sha]
-        runs.append(run)
+        """Record a run (its ``rate`` and ``counted`` tests become the baseline if there is none yet).
+
+        A commit already recorded is updated in its place (a re-run or a late job of an older commit does
+        not make it the latest); a new one goes where its completion time puts it, so a delivery worked
+        off late (a redelivery, the catch-up after an outage) does not pose as the newest result.
+        """
+        runs = list(self.runs)
+        at = next((i for i, recorded in enumerate(runs) if recorded.sha == run.sha), None)
+        if at is not None:
+            runs[at] = run
+        else:
+            runs.insert(_place(runs, run), run)
         changed = replace(self, runs=tuple(runs))
         if self.baseline_rate is None and not run.provisional:
             changed = replace(changed, baseline_rate=rate, baseline_tests=counted)
@@ -93,12 +101,34 @@ class TrackerState:
         return replace(self, runs=tuple(thin_history(self.runs, keep, position=_position_in_time(self.runs))))
 
 
-def _position_in_time(runs: tuple[RunRecord, ...]) -> Callable[[RunRecord], float] | None:
-    """Place runs by completion time when every run has one in order; otherwise by their order."""
+def _place(runs: list[RunRecord], run: RunRecord) -> int:
+    """Where a new run goes: after every run that completed no later, or last when times are unknown."""
+    when = completed_instant(run.completed_at)
+    at = len(runs)
+    while when is not None and at > 0:
+        before = completed_instant(runs[at - 1].completed_at)
+        if before is None or before <= when:
+            break
+        at -= 1
+    return at
+
+
+def completed_instant(text: str) -> datetime | None:
+    """A run's completion time as GitHub writes it (ISO 8601, UTC when no zone is given); None if it is
+    not one."""
     try:
-        times = [datetime.fromisoformat(r.completed_at.replace("Z", "+00:00")).timestamp() for r in runs]
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _position_in_time(runs: tuple[RunRecord, ...]) -> Callable[[RunRecord], float] | None:
+    """Place runs by completion time when every run has one in order; otherwise by their order."""
+    instants = [completed_instant(r.completed_at) for r in runs]
+    if None in instants:
+        return None
+    times = [instant.timestamp() for instant in instants if instant is not None]
     if times != sorted(times):
         return None
     by_sha = {r.sha: t for r, t in zip(runs, times, strict=True)}

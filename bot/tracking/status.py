@@ -83,13 +83,20 @@ def _difference(now: float | None, then: float | None) -> float | None:
 
 def assess(before: TrackerState, run: RunRecord, tracker: TrackerConfig) -> tuple[TrackerState, StatusReport]:
     """Record ``run`` and judge it against the previous run, the baseline and the gate (crossings of the
-    gate are the rules engine's events).
+    gate are the rules engine's events). When ``run`` is not the latest result once recorded, the report
+    is the latest's and the gate stays as it was.
 
     A provisional result (CI still running) is shown but never moves the gate: a matrix's first job to
     finish must not tick the gate line or ask for a review that the other jobs would refute.
     """
-    previous = next((r for r in reversed(before.runs) if r.sha != run.sha), None)
     after = before.with_run(run, tracker.rate_of(run.counts), tracker.counted_tests(run.counts))
+    if after.runs[-1].sha != run.sha:
+        # An older commit's result (a re-run, a delivery worked off late): recorded in its place; the
+        # latest result still stands for the tracker, and the gate with it.
+        report = latest(after, tracker)
+        assert report is not None
+        return after, report
+    previous = next((r for r in reversed(before.runs) if r.sha != run.sha), None)
     met = (
         before.gate_met if run.provisional else tracker.gate_holds(run.counts, baseline_tests(after, tracker))
     )

@@ -305,20 +305,29 @@ class TrackerService:
 
         before = await self.states.read(issue.body, where)
         after, report = before, latest(before, tracker)
-        changes: TestChanges | None = None
-        remembered: TestMemory | None = None
-        if results.cases and not results.provisional:
-            changes, remembered = await self.per_test.compare(where, event.sha, results.cases)
-            before = replace(before, tests=summarize(changes))
         if counted:
             after, report = assess(before, _run_record(results), tracker)
+        # An older commit's result is recorded in its place, but the latest one stands for the tracker:
+        # its per-test results are not compared, nor judged.
+        current = bool(after.runs) and after.runs[-1].sha == event.sha
+        changes: TestChanges | None = None
+        remembered: TestMemory | None = None
+        if results.cases and not results.provisional and current:
+            changes, remembered = await self.per_test.compare(where, event.sha, results.cases)
+            after = replace(after, tests=summarize(changes))
+            report = replace(report, tests=after.tests) if report is not None else None
+        if counted:
+            assert report is not None
             log.info(
-                "%s: commit %s at %.1f%% (%d results, %s), gate %s",
+                "%s: commit %s at %.1f%% (%d results, %s)%s, gate %s",
                 where,
                 event.sha[:7],
-                (report.rate or 0) * 100,
+                (tracker.rate_of(results.counts) or 0) * 100 if results.counts else 0,
                 len(results.jobs),
                 "provisional" if results.provisional else "final",
+                ""
+                if current
+                else f", older than the latest result {report.run.sha[:7]}: recorded in its place",
                 "met" if report.gate_met else "not met",
             )
 
@@ -328,7 +337,7 @@ class TrackerService:
             assert report is not None
             evidence = Evidence(
                 after.runs,
-                results.cases or None,
+                (results.cases or None) if current else None,
                 report.baseline_rate,
                 datetime.now(UTC),
                 changes=changes,
