@@ -250,10 +250,30 @@ def default_intake_processes(cpus: int | None) -> int:
     return 0 if cpus is None or cpus < 2 else min(cpus, 4)
 
 
+# cgroup v2: a container's CPU quota (``docker run --cpus 1.5`` writes "150000 100000").
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int | None:
+    """The CPUs this process may use: those it may run on, fewer when a container's CPU quota says so
+    (``os.cpu_count`` counts the host's, so a container limited to one CPU would start four processes)."""
+    try:
+        cpus: int | None = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count()
+    try:
+        quota, period = cpu_max.read_text().split()
+        if quota != "max" and cpus is not None:
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
 def _intake_processes(env: Mapping[str, str]) -> int:
     raw = env.get("BOT_INTAKE_PROCESSES", "").strip()
     if not raw:
-        return default_intake_processes(os.cpu_count())
+        return default_intake_processes(usable_cpus())
     if not raw.isdigit() or int(raw) > MAX_INTAKE_PROCESSES:
         raise SettingsError(f"BOT_INTAKE_PROCESSES must be a whole number from 0 to {MAX_INTAKE_PROCESSES}")
     return int(raw)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops.cli import main
-from bot.settings import DEFAULT_API_URL, Settings, SettingsError, default_intake_processes
+from bot.settings import DEFAULT_API_URL, Settings, SettingsError, default_intake_processes, usable_cpus
 
 
 @pytest.fixture
@@ -231,3 +231,23 @@ def test_an_unknown_log_format_exits_2_naming_it(
     monkeypatch.setenv("LOG_FORMAT", "xml")
     assert main(["serve"]) == 2
     assert capsys.readouterr().err == "issue-status-bot: LOG_FORMAT must be one of text, json\n"
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "at_most"),
+    [
+        ("150000 100000\n", 1),
+        ("200000 100000\n", 2),
+        ("50000 100000\n", 1),
+        ("max 100000\n", None),
+        ("junk", None),
+    ],
+)
+def test_a_containers_cpu_quota_limits_the_cpus_counted(
+    tmp_path: Path, cpu_max: str, at_most: int | None
+) -> None:
+    quota = tmp_path / "cpu.max"
+    quota.write_text(cpu_max)
+    affinity = len(os.sched_getaffinity(0))
+    assert usable_cpus(quota) == (affinity if at_most is None else min(affinity, at_most))
+    assert usable_cpus(tmp_path / "absent") == affinity
