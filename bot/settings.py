@@ -187,9 +187,14 @@ def log_format(env: Mapping[str, str]) -> LogFormat:
     raise SettingsError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
 
 
+def state_dir_named(env: Mapping[str, str]) -> Path:
+    """The state directory ``BOT_STATE_DIR`` names (``./var`` when unset or blank), unchecked."""
+    return Path(env.get("BOT_STATE_DIR", "").strip() or "./var")
+
+
 def _state_dir(env: Mapping[str, str]) -> Path:
     """A directory the bot can write, or one it can create: found now, not as a traceback at start-up."""
-    path = Path(env.get("BOT_STATE_DIR", "").strip() or "./var")
+    path = state_dir_named(env)
     fix = (
         f"make it a directory writable by uid {os.geteuid()} (in a container: a named volume, or chown the"
         " bind-mounted directory) or point BOT_STATE_DIR elsewhere"

@@ -30,6 +30,7 @@ from bot.journal import (
 )
 from bot.journal.model import backoff_delay
 from bot.journal.sqlite import SCHEMA_VERSION
+from bot.ops.cli import main
 from bot.ops.deliveries import add_deliveries_commands, run_deliveries_command
 from tests.postgres import AnyJournal, JournalStore
 
@@ -520,6 +521,22 @@ def test_deliveries_list_prints_one_line_per_delivery(
         "-",
         "72d3162e-cc78-11e3-81ab-4c9367dc0958",
     ]
+
+
+def test_the_deliveries_command_reads_the_env_file_like_serve(
+    state_dir: Place, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal is found where the server's env file points (``register`` writes one), with a blank
+    line's spaces around the directory as the server reads them."""
+    for name in ("BOT_STATE_DIR", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / "bot.env"
+    settings = [f"BOT_STATE_DIR= {state_dir.state_dir} "]
+    settings += [f"{name}={value}" for name, value in state_dir.environ.items()]
+    env_file.write_text("\n".join(settings) + "\n")
+    monkeypatch.chdir(tmp_path.parent)  # no ./var here: found only through the file
+    assert main(["deliveries", "--env-file", str(env_file), "list", "--status", "dead"]) == 0
+    assert "dead-1" in capsys.readouterr().out
 
 
 def test_deliveries_list_filters_by_status(state_dir: Place, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,7 @@ from bot.ops.check_config import add_check_config_command, run_check_config
 from bot.ops.deliveries import add_deliveries_commands, run_deliveries_command
 from bot.ops.env_file import EnvFileError, with_env_file
 from bot.ops.register.command import add_register_command, run_register
-from bot.settings import Settings, SettingsError, log_format
+from bot.settings import Settings, SettingsError, log_format, state_dir_named
 
 EXIT_BAD_SETTINGS = 2
 # The journal's store cannot be used (PostgreSQL unreachable, a schema from a newer bot): one line, no
@@ -98,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serving = commands.add_parser("serve", help="run the webhook server (settings from the environment)")
     commands.add_parser("demo", help="replay the canonical story against an embedded fake GitHub")
-    add_deliveries_commands(commands)
+    inspecting = add_deliveries_commands(commands)
     add_check_config_command(commands)
     reconciling = commands.add_parser(
         "reconcile", help="recompute every tracker from GitHub's latest CI results, now"
     )
     reconciling.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
-    for needs_settings in (serving, reconciling):
+    for needs_settings in (serving, reconciling, inspecting):
         needs_settings.add_argument(
             "--env-file",
             type=Path,
@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         # LOG_FORMAT may come from the env file too, like the settings of the commands that read it: the
         # file is read once, here, and those commands take their settings from the same environment.
         environ = (
-            with_env_file(os.environ, args.env_file) if args.command in ("serve", "reconcile") else os.environ
+            with_env_file(os.environ, args.env_file)
+            if args.command in ("serve", "reconcile", "deliveries")
+            else os.environ
         )
         configure_logging(args.log_level, log_format(environ))
     except (SettingsError, EnvFileError) as error:
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return run_check_config(args)
     if args.command == "deliveries":
-        return run_deliveries_command(args, Path(os.environ.get("BOT_STATE_DIR", "./var")))
+        return run_deliveries_command(args, state_dir_named(environ), environ)
     return demo()
 
 

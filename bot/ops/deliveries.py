@@ -38,9 +38,9 @@ EXIT_BAD_USAGE = 2
 _ERROR_PREVIEW = 60
 
 
-def add_deliveries_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add ``deliveries list|show|retry`` to the top-level command's subparsers."""
-    deliveries = subparsers.add_parser(
+def add_deliveries_commands(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    """Add ``deliveries list|show|retry`` to the top-level command's subparsers; returns ``deliveries``."""
+    deliveries: argparse.ArgumentParser = subparsers.add_parser(
         "deliveries", help="list, show and retry journalled webhook deliveries (reads BOT_STATE_DIR)"
     )
     actions = deliveries.add_subparsers(dest="deliveries_command", required=True, metavar="ACTION")
@@ -51,6 +51,7 @@ def add_deliveries_commands(subparsers: argparse._SubParsersAction[Any]) -> None
     show.add_argument("delivery_id", metavar="ID", help="the X-GitHub-Delivery id")
     retry = actions.add_parser("retry", help="send a failed or dead delivery back to the workers now")
     retry.add_argument("delivery_id", metavar="ID", help="the X-GitHub-Delivery id")
+    return deliveries
 
 
 def run_deliveries_command(
