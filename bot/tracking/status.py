@@ -20,6 +20,7 @@ class StatusReport:
     include_skipped: bool  # the tracker's pass-rate policy
     baseline_tests: int | None  # the tests the baseline run counted
     tests_required: int | None  # the gate's floor of counted tests (``min_tests``), None without one
+    missing_tests: int  # how many counted tests this run lacks to reach that floor (0 without one)
     tests: ChangesSummary | None  # per-test changes of the last final run with per-test results
 
     def rate_of(self, run: RunRecord) -> float | None:
@@ -32,11 +33,6 @@ class StatusReport:
     @property
     def counted(self) -> int:
         return self.counted_of(self.run)
-
-    @property
-    def missing_tests(self) -> int:
-        """How many counted tests the gate's floor still lacks (0 without a floor)."""
-        return max(0, (self.tests_required or 0) - self.counted)
 
     @property
     def previous_final(self) -> RunRecord | None:
@@ -127,6 +123,7 @@ def _report(
     previous: RunRecord | None,
     tracker: TrackerConfig,
 ) -> StatusReport:
+    baseline = baseline_tests(state, tracker)
     return StatusReport(
         run=run,
         previous=previous,
@@ -135,7 +132,8 @@ def _report(
         gate_met=state.gate_met,
         history=state.runs,
         include_skipped=tracker.pass_rate.skipped == "include",
-        baseline_tests=baseline_tests(state, tracker),
-        tests_required=tracker.tests_required(baseline_tests(state, tracker)),
+        baseline_tests=baseline,
+        tests_required=tracker.tests_required(baseline),
+        missing_tests=tracker.missing_tests(run.counts, baseline),
         tests=state.tests,
     )
