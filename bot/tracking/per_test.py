@@ -9,14 +9,11 @@ its journal compares nothing on its next run and says so, then compares again fr
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from bot.results.junit import TestCaseResult
 from bot.results.test_changes import TestChanges, TestMemory, compare, decode_memory, encode_memory
-
-log = logging.getLogger(__name__)
 
 
 class PerTestStore(Protocol):
