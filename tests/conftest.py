@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -15,6 +14,7 @@ from bot.intake.server import create_app
 from bot.settings import Settings
 from bot.testing.examples import EXAMPLES
 from bot.testing.fake_github import FakeGitHub
+from bot.testing.loopback import serving
 from tests.harness import BRANCH, INSTALLATION_ID, ISSUE, REPO, BotHarness
 
 # PostgreSQL for the tests that need it: a fresh database per run (skipped where there is none).
@@ -90,7 +90,7 @@ def canonical_body() -> str:
 
 @pytest.fixture
 async def bot(
-    github: FakeGitHub, private_key_pem: bytes, aiohttp_server: Any, canonical_body: str, tmp_path: Path
+    github: FakeGitHub, private_key_pem: bytes, canonical_body: str, tmp_path: Path
 ) -> AsyncIterator[BotHarness]:
     """The bot's real server wired to the fake, with the canonical tracking issue and a config."""
     repository = github.add_repository(REPO, default_branch=BRANCH)
@@ -108,12 +108,12 @@ async def bot(
         coalesce_seconds=0,
     )
     app = create_app(settings)
-    server = await aiohttp_server(app)
-    async with aiohttp.ClientSession() as session:
+    # As served: the intake's fast path first, aiohttp for what it hands over.
+    async with serving(app) as url, aiohttp.ClientSession() as session:
         yield BotHarness(
             fake=github,
             app=app,
-            url=str(server.make_url("/webhook")),
+            url=url,
             secret=WEBHOOK_SECRET,
             session=session,
             repository=repository,

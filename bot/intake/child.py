@@ -26,7 +26,15 @@ from aiohttp import web
 from bot.handlers import router as default_router
 from bot.intake.body_reading import READ_BODY_SECONDS, UnverifiedBodies
 from bot.intake.report import PipeReport
-from bot.intake.server import JOURNAL, REPORT, ROUTER, SETTINGS, UNVERIFIED, add_webhook_route
+from bot.intake.server import (
+    JOURNAL,
+    REPORT,
+    ROUTER,
+    SETTINGS,
+    UNVERIFIED,
+    add_webhook_route,
+    delivery_site,
+)
 from bot.journal import open_journal
 from bot.logs import configure_logging
 from bot.settings import Settings, log_format
@@ -95,7 +103,7 @@ async def serve_intake(
     )
     await runner.setup()
     try:
-        await web.SockSite(runner, socket.socket(fileno=listen_fd), backlog=LISTEN_BACKLOG).start()
+        await delivery_site(runner, sock=socket.socket(fileno=listen_fd), backlog=LISTEN_BACKLOG).start()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -8,10 +8,14 @@ a crash after the answer loses nothing, because unfinished entries are picked up
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import json
 import logging
+import signal
+import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 from aiohttp import hdrs, web
@@ -25,9 +29,16 @@ from bot.github.app_api import AppAPI
 from bot.github.client import GitHubApp
 from bot.handlers import router as default_router
 from bot.healing.catch_up import CatchUp
-from bot.intake.body_reading import UnverifiedBodies, check_head
+from bot.intake.body_reading import READ_BODY_SECONDS, UnverifiedBodies, check_head
+from bot.intake.fast_path import DeliverySite
 from bot.intake.report import IntakeReport, LocalReport
-from bot.intake.webhook import DeliveryRejected, parse_delivery
+from bot.intake.webhook import (
+    SIGNATURE_HEADER,
+    Answer,
+    DeliveryRejected,
+    parse_delivery,
+    verify_signature,
+)
 from bot.journal import Journal, JournalError, journal_location, open_journal
 from bot.metrics import CONTENT_TYPE, Metrics, refusal_reason
 from bot.settings import Settings
@@ -39,8 +50,11 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20
 # A delivery the journal could not take is refused for now: a replica or the database may be back soon.
 JOURNAL_RETRY_AFTER_SECONDS = 30
-# The answer to nearly every delivery, serialised once rather than per request.
+# The answers to nearly every delivery, serialised once rather than per request.
 _ACCEPTED = b'{"msg": "accepted"}'
+_DUPLICATE = b'{"msg": "duplicate"}'
+_IGNORED = b'{"msg": "ignored"}'
+_PONG = b'{"msg": "pong"}'
 # /readyz: a journal that takes longer than this to answer one read is as good as unreachable.
 READY_TIMEOUT_SECONDS = 2.0
 
@@ -63,22 +77,40 @@ INTAKE_PIDS = web.AppKey("intake_pids", list[int])
 
 
 async def webhook(request: web.Request) -> web.Response:
+    """aiohttp's ``POST /webhook``: every delivery the fast path (``bot.intake.fast_path``) hands over."""
     app = request.app
     try:
         body = await app[UNVERIFIED].read_signed(request, app[SETTINGS].webhook_secrets)
-        delivery = parse_delivery(request.headers, body)
     except DeliveryRejected as rejected:
-        return _refuse(rejected, app[REPORT])
+        return _response(refusal(rejected, app[REPORT]))
+    return _response(await answer_delivery(app, request.headers, body))
+
+
+async def answer_whole(app: web.Application, headers: Mapping[str, str], body: bytes) -> Answer:
+    """The fast path's answer to a delivery whose body came whole: its signature checked, then answered."""
+    try:
+        verify_signature(app[SETTINGS].webhook_secrets, headers.get(SIGNATURE_HEADER), body)
+    except DeliveryRejected as rejected:
+        return refusal(rejected, app[REPORT])
+    return await answer_delivery(app, headers, body)
+
+
+async def answer_delivery(app: web.Application, headers: Mapping[str, str], body: bytes) -> Answer:
+    """A delivery whose signature verified: journalled and acknowledged, or why not."""
+    try:
+        delivery = parse_delivery(headers, body)
+    except DeliveryRejected as rejected:
+        return refusal(rejected, app[REPORT])
 
     if delivery.event == "ping":
         log.info("ping from GitHub: %s", delivery.payload.get("zen", ""))
         app[REPORT].delivery("ping", "ignored")
-        return web.json_response({"msg": "pong"})
+        return Answer(200, _PONG)
     event = Event(delivery.payload, event=delivery.event, delivery_id=delivery.id)
     if delivery.installation_id is None or not app[ROUTER].fetch(event):
         log.debug("%s: nothing to do", delivery.describe())
         app[REPORT].delivery(delivery.event, "ignored")
-        return web.json_response({"msg": "ignored"}, status=200)
+        return Answer(200, _IGNORED)
 
     key = journal_key(delivery.payload)
     try:
@@ -91,7 +123,7 @@ async def webhook(request: web.Request) -> web.Response:
             error,
             extra={"delivery": delivery.id, "repository": key},
         )
-        return _refuse(
+        return refusal(
             DeliveryRejected(503, "the journal is unavailable", retry_after=JOURNAL_RETRY_AFTER_SECONDS),
             app[REPORT],
             reason="journal unavailable",
@@ -104,10 +136,10 @@ async def webhook(request: web.Request) -> web.Response:
             extra={"delivery": delivery.id, "repository": key},
         )
         app[REPORT].delivery(delivery.event, "duplicate")
-        return web.json_response({"msg": "duplicate"}, status=202)
+        return Answer(202, _DUPLICATE)
     app[REPORT].arrived(key)
     app[REPORT].delivery(delivery.event, "acked")
-    return web.Response(body=_ACCEPTED, status=202, content_type="application/json")
+    return Answer(202, _ACCEPTED)
 
 
 async def _continue_if_readable(request: web.Request) -> web.Response | None:
@@ -115,25 +147,36 @@ async def _continue_if_readable(request: web.Request) -> web.Response | None:
     try:
         check_head(request)
     except DeliveryRejected as rejected:
-        return _refuse(rejected, request.app[REPORT])
+        return _response(refusal(rejected, request.app[REPORT]))
     if request.version == aiohttp.HttpVersion11:  # HTTP/1.0 has no interim answers: nothing to send
         if request.headers[hdrs.EXPECT].lower() != "100-continue":
-            return _refuse(
-                DeliveryRejected(417, "only Expect: 100-continue is understood"), request.app[REPORT]
+            return _response(
+                refusal(DeliveryRejected(417, "only Expect: 100-continue is understood"), request.app[REPORT])
             )
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     return None
 
 
-def _refuse(rejected: DeliveryRejected, report: IntakeReport, *, reason: str | None = None) -> web.Response:
+def refusal(rejected: DeliveryRejected, report: IntakeReport, *, reason: str | None = None) -> Answer:
     log.warning("refused a delivery: %s (%d)", rejected.reason, rejected.status)
     report.refused(reason or refusal_reason(rejected.status))
-    answer = web.json_response({"error": rejected.reason}, status=rejected.status)
-    if rejected.retry_after is not None:
-        answer.headers["Retry-After"] = str(rejected.retry_after)
-    if rejected.close_connection:
-        answer.force_close()
-    return answer
+    return Answer(
+        rejected.status,
+        json.dumps({"error": rejected.reason}).encode(),
+        retry_after=rejected.retry_after,
+        close_connection=rejected.close_connection,
+    )
+
+
+def _response(answer: Answer) -> web.Response:
+    response = web.Response(
+        body=answer.body, status=answer.status, content_type="application/json", charset="utf-8"
+    )
+    if answer.retry_after is not None:
+        response.headers["Retry-After"] = str(answer.retry_after)
+    if answer.close_connection:
+        response.force_close()
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -185,6 +228,36 @@ async def metrics(request: web.Request) -> web.Response:
 def add_webhook_route(app: web.Application) -> None:
     """``POST /webhook``; the app provides SETTINGS, UNVERIFIED, ROUTER, JOURNAL and REPORT."""
     app.router.add_post("/webhook", webhook, expect_handler=_continue_if_readable)
+
+
+def delivery_site(
+    runner: web.AppRunner,
+    *,
+    host: str | None = None,
+    port: int = 0,
+    sock: socket.socket | None = None,
+    backlog: int = 128,
+) -> DeliverySite:
+    """Where ``runner``'s app takes deliveries: the fast path first, aiohttp for every other request."""
+    return DeliverySite(
+        runner, functools.partial(answer_whole, runner.app), host=host, port=port, sock=sock, backlog=backlog
+    )
+
+
+async def serve_alone(settings: Settings) -> None:
+    """``serve`` without intake processes: this process takes the deliveries too, until SIGTERM or SIGINT."""
+    # On SIGTERM, requests being read get as long as a body may take, then work in flight its grace.
+    runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=READ_BODY_SECONDS)
+    await runner.setup()
+    try:
+        await delivery_site(runner, host=settings.host, port=settings.port).start()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def create_app(settings: Settings, *, router: Router = default_router) -> web.Application:

@@ -41,6 +41,16 @@ class DeliveryRejected(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What to answer a request to ``/webhook``: a status and a JSON body, whichever HTTP server sends it."""
+
+    status: int
+    body: bytes
+    retry_after: int | None = None
+    close_connection: bool = False
+
+
 @dataclass(frozen=True)
 class Delivery:
     """A delivery whose signature verified and whose payload is a JSON object."""
@@ -119,6 +129,13 @@ def signed_by_one_of(secrets: Sequence[bytes], claimed: bytes, body: bytes) -> b
     for secret in secrets:
         matched |= hmac.compare_digest(hmac.digest(secret, body, hashlib.sha256), claimed)
     return matched
+
+
+def verify_signature(secrets: Sequence[bytes], header: str | None, body: bytes) -> None:
+    """Raises DeliveryRejected (401) unless ``header`` is a well-formed claim that ``body`` matches."""
+    claimed = claimed_digest(header)
+    if claimed is None or not signed_by_one_of(secrets, claimed, body):
+        raise DeliveryRejected(401, f"missing or invalid {SIGNATURE_HEADER}")
 
 
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> Delivery:

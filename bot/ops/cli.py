@@ -12,9 +12,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from aiohttp import web
-
-from bot.intake.body_reading import READ_BODY_SECONDS
 from bot.journal import JournalError
 from bot.logs import configure_logging
 from bot.ops.check_config import add_check_config_command, run_check_config
@@ -38,7 +35,7 @@ def _fail(error: Exception, code: int) -> int:
 
 
 def serve(environ: Mapping[str, str]) -> int:
-    from bot.intake.server import create_app
+    from bot.intake.server import serve_alone
 
     try:
         settings = Settings.from_env(environ)
@@ -58,14 +55,7 @@ def serve(environ: Mapping[str, str]) -> int:
             return _fail(error, EXIT_INTAKE_FAILED)
         return 0
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            access_log=None,
-            print=None,
-            shutdown_timeout=READ_BODY_SECONDS,
-        )
+        asyncio.run(serve_alone(settings))
     except JournalError as error:
         return _fail(error, EXIT_JOURNAL_UNUSABLE)
     return 0

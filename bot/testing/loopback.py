@@ -11,6 +11,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.intake.server import delivery_site
+
 
 @dataclass(frozen=True)
 class AppKey:
@@ -39,8 +41,7 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        await delivery_site(runner, host="127.0.0.1").start()
         host, port = runner.addresses[0][:2]
         yield f"http://{host}:{port}/webhook"
     finally:
