@@ -407,6 +407,22 @@ async def test_list_shows_the_newest_first_and_filters_by_status(journal: AnyJou
 # Schema
 
 
+async def test_the_writer_checkpoints_the_log_into_the_database_file_itself(tmp_path: Path) -> None:
+    """SQLite's own checkpoint (inside a commit, so inside the write lock) is off; the writer's runs after
+    the commit: a delivery is in the database file proper, not only in its write-ahead log."""
+    journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME)
+    try:
+        assert await record(journal, "d1")
+        assert await record(journal, "d2")  # written after the checkpoint that followed d1's commit
+        alone = tmp_path / "alone" / JOURNAL_FILENAME  # the database file without its log
+        alone.parent.mkdir()
+        alone.write_bytes((tmp_path / JOURNAL_FILENAME).read_bytes())
+        with sqlite3.connect(alone) as copy:
+            assert ("d1",) in copy.execute("SELECT delivery_id FROM deliveries").fetchall()
+    finally:
+        await journal.close()
+
+
 async def test_a_new_journal_is_stamped_with_the_schema_version(tmp_path: Path) -> None:
     journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME)
     await journal.close()

@@ -399,6 +399,8 @@ def _connect(path: Path, synchronous: Synchronous) -> sqlite3.Connection:
         connection.execute(f"PRAGMA synchronous = {synchronous}")
         # The deliveries command may hold the write lock briefly while the server runs.
         connection.execute("PRAGMA busy_timeout = 5000")
+        # Checkpoints are the writer's, outside its write lock (bot/journal/writer.py).
+        connection.execute("PRAGMA wal_autocheckpoint = 0")
         _migrate(connection, path)
     except BaseException:
         connection.close()
