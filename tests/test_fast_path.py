@@ -235,6 +235,14 @@ async def test_a_delivery_larger_than_the_fast_paths_bound_is_read_by_aiohttp_ag
     assert (answer.status, answer.by_aiohttp) == (202, True)
 
 
+async def test_a_head_with_more_headers_than_github_sends_is_aiohttps(bot: BotHarness, connect: Any) -> None:
+    padding = {f"X-Padding-{n}": "x" for n in range(100)}
+    connection = await connect()
+    await connection.send(delivery(bot, headers=padding))
+    answer = await connection.answer()
+    assert (answer.status, answer.by_aiohttp) == (202, True)
+
+
 async def test_a_chunked_body_is_aiohttps_and_refused_for_its_missing_length(
     bot: BotHarness, connect: Any
 ) -> None:

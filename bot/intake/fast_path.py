@@ -43,6 +43,9 @@ KEEPALIVE_SECONDS = 3630.0
 # At shutdown, deliveries being answered get this long to be journalled and answered (a journal write
 # takes milliseconds; a journal that hangs has its own timeouts).
 ANSWER_GRACE_SECONDS = 10.0
+# GitHub sends about a dozen headers; a request with more is aiohttp's, under its own limits (a head of
+# 64 KiB could otherwise hold thousands, each a Python call here).
+MAX_HEADERS = 64
 # Headers whose presence makes a request aiohttp's: it has the rules for them.
 _AIOHTTP_HEADERS = frozenset((b"expect", b"transfer-encoding", b"upgrade"))
 _WEBHOOK = b"/webhook"
@@ -126,8 +129,11 @@ class DeliveryProtocol(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() in _AIOHTTP_HEADERS:
+        if not self._ours:
+            return
+        if name.lower() in _AIOHTTP_HEADERS or len(self._headers) >= MAX_HEADERS:
             self._ours = False
+            return
         self._headers.add(name.decode("latin-1"), value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
