@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from bot.journal.checkpoints import Checkpointer
 from bot.journal.claiming import ClaimChooser
 from bot.journal.model import (
     REDELIVERY_WINDOW_SECONDS,
@@ -126,8 +127,10 @@ class SQLiteJournal:
             partial(_connect, path, synchronous),
             self._claims,
             self._insert_new,
+            prepare_row=self._encoded,
             lock_path=path.with_name(path.name + ".lock"),
         )
+        self._checkpointer = Checkpointer(path)
 
     @property
     def commits(self) -> int:
@@ -139,6 +142,12 @@ class SQLiteJournal:
     ) -> bool:
         received_at = self._clock()
         return await self._writer.insert((delivery_id, event, action, key, received_at, payload))
+
+    def _encoded(self, row: tuple[object, ...]) -> tuple[object, ...]:
+        """A delivery's row with its payload as stored, made before the batch takes the write lock."""
+        *columns, payload = row
+        assert isinstance(payload, bytes)
+        return (*columns, *encode_payload(payload, compress=self._compress))
 
     def _insert_new(self, connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> list[bool]:
         """A batch's deliveries in one statement; False for an id already recorded or earlier in the batch.
@@ -158,13 +167,11 @@ class SQLiteJournal:
             )
         new: list[object] = []
         results: list[bool] = []
-        for delivery_id, event, action, key, received_at, payload in rows:
+        for delivery_id, event, action, key, received_at, encoding, stored in rows:
             results.append(delivery_id not in known)
             if delivery_id in known:
                 continue
             known.add(delivery_id)
-            assert isinstance(payload, bytes)
-            encoding, stored = encode_payload(payload, compress=self._compress)
             new += (delivery_id, event, action, key, received_at, received_at, encoding, stored)
         values_per_statement = 8 * _ROWS_PER_STATEMENT
         for start in range(0, len(new), values_per_statement):
@@ -354,6 +361,7 @@ class SQLiteJournal:
 
     async def close(self) -> None:
         await self._writer.close()
+        await self._checkpointer.close()
 
     async def _read(self, operation: Operation[T]) -> T:
         return await self._writer.submit(operation, writes=False)
@@ -399,7 +407,7 @@ def _connect(path: Path, synchronous: Synchronous) -> sqlite3.Connection:
         connection.execute(f"PRAGMA synchronous = {synchronous}")
         # The deliveries command may hold the write lock briefly while the server runs.
         connection.execute("PRAGMA busy_timeout = 5000")
-        # Checkpoints are the writer's, outside its write lock (bot/journal/writer.py).
+        # Checkpoints are the Checkpointer's, outside the write lock (bot/journal/checkpoints.py).
         connection.execute("PRAGMA wal_autocheckpoint = 0")
         _migrate(connection, path)
     except BaseException:

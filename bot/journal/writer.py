@@ -12,12 +12,6 @@ Several processes may write one file (intake processes beside the one that works
 write transaction holds an exclusive ``flock`` on a lock file beside it, so a writer that finds the file
 busy sleeps in the kernel until the holder commits and wakes at once, instead of SQLite's busy handler
 polling with sleeps of 1, 2, 5, 10... ms (what would set the p99 of every acknowledgement).
-
-SQLite's automatic checkpoint would run inside the commit that takes the write-ahead log past 1,000 pages,
-that is inside the lock, making every writer of the file wait for it (several times a second under load;
-the p99 of acknowledgements doubled, bench/README.md). The writer's connection has it off
-(``wal_autocheckpoint = 0``); each writer checkpoints after releasing the lock instead, at most once per
-``CHECKPOINT_SECONDS`` after writing, PASSIVE: it waits for no one, and the others go on appending.
 """
 
 from __future__ import annotations
@@ -30,7 +24,6 @@ import os
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -44,9 +37,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Bounds the time one transaction holds the write lock (and the latency of its first request).
 MAX_BATCH = 512
-# How often a writer that wrote copies the log into the database file, outside the lock. At 10,000
-# deliveries a second the log grows by some tens of MB in that time, and is reused from its start after.
-CHECKPOINT_SECONDS = 1.0
 
 Operation = Callable[[sqlite3.Connection], T]
 # Rows of one kind written by one statement; returns one result per row, in order.
@@ -86,15 +76,15 @@ class GroupCommitWriter:
         hooks: TransactionHooks,
         insert: BulkInsert,
         *,
+        prepare_row: Callable[[tuple[Any, ...]], tuple[Any, ...]] = lambda row: row,
         lock_path: Path | None = None,
     ) -> None:
         self.commits = 0
-        self.checkpoints = 0
-        self._next_checkpoint = 0.0
         self._lock_path = lock_path
         self._lock_fd: int | None = None
         self._hooks = hooks
         self._insert = insert
+        self._prepare_row = prepare_row
         # Requests go over in lists: one put, one wake-up of the thread, for a turn's new deliveries.
         self._requests: queue.SimpleQueue[list[_Request] | None] = queue.SimpleQueue()
         # New deliveries given by each event loop during its current turn, not handed over yet.
@@ -164,25 +154,11 @@ class GroupCommitWriter:
                 batch, closing = self._next_batch()
                 if batch:
                     self._settle(self._execute(connection, batch))
-                    if any(request.writes for request in batch):
-                        self._checkpoint_when_due(connection)
         finally:
             connection.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
             self._refuse_stragglers()
-
-    def _checkpoint_when_due(self, connection: sqlite3.Connection) -> None:
-        now = time.monotonic()
-        if now < self._next_checkpoint:
-            return
-        self._next_checkpoint = now + CHECKPOINT_SECONDS
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as error:  # another process checkpointing: the next one catches up
-            log.debug("journal checkpoint skipped: %s", error)
-            return
-        self.checkpoints += 1
 
     @contextlib.contextmanager
     def _write_lock(self, writes: bool) -> Iterator[None]:
@@ -212,21 +188,40 @@ class GroupCommitWriter:
 
     def _execute(self, connection: sqlite3.Connection, batch: list[_Request]) -> list[Outcome]:
         writes = any(request.writes for request in batch)
+        # What needs no lock (compressing the payloads: ~30 µs a delivery) is done before taking it, so
+        # that the other processes' writers wait that much less.
+        rows: list[_Request] = []
+        prepared: list[tuple[Any, ...]] = []
+        failed: list[Outcome] = []
+        for request in batch:
+            if request.operation is None:
+                try:
+                    prepared.append(self._prepare_row(request.row))
+                except Exception as error:  # that row fails alone, before anything is written
+                    failed.append((request.future, None, error))
+                else:
+                    rows.append(request)
+        if failed:
+            batch = [request for request in batch if request.operation is not None] + rows
         with self._write_lock(writes):
-            return self._transaction(connection, batch, writes)
+            return failed + self._transaction(connection, batch, writes, rows, prepared)
 
     def _transaction(
-        self, connection: sqlite3.Connection, batch: list[_Request], writes: bool
+        self,
+        connection: sqlite3.Connection,
+        batch: list[_Request],
+        writes: bool,
+        rows: list[_Request],
+        prepared: list[tuple[Any, ...]],
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         self._hooks.begin()
         try:
             if writes:
                 connection.execute("BEGIN IMMEDIATE")
-            rows = [request for request in batch if request.operation is None]
             if rows:
                 try:
-                    inserted = self._insert(connection, [request.row for request in rows])
+                    inserted = self._insert(connection, prepared)
                 except sqlite3.Error:
                     raise
                 except Exception as error:  # raised before the statement: nothing of it was written
