@@ -17,7 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.tracking.markdown import HeadingText, is_comment_line, read, set_boxes, splice, split_lines
+from bot.tracking.lines import BodyLines
+from bot.tracking.markdown import HeadingText, is_comment_line, read, set_boxes, splice
 
 BLOCK_BEGIN = "<!-- issue-status-bot:begin -->"
 BLOCK_END = "<!-- issue-status-bot:end -->"
@@ -102,7 +103,7 @@ def replace_block(body: str, block_content: str) -> str:
     block = newline.join([BLOCK_BEGIN, *inner, BLOCK_END])
     found = _find_block(body)
     if parts.block is not None and found is not None:
-        in_place = block + split_lines(parts.block)[-1].ending
+        in_place = block + BodyLines(parts.block)[-1].ending
         updated = splice(body, found[0], found[1], in_place)  # read from the two readings where it can
         if found[0] in read(body).fresh_comment_lines:
             reads_back = _reads_as_block(in_place)  # nothing above it matters: read the block alone

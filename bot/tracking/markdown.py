@@ -4,22 +4,25 @@ GitHub shows lines in code, raw HTML blocks (``<pre>``, ``<div>``...) and HTML c
 all; a line-based guess cannot tell, a parser can. markdown-it-py reports each block's source lines
 (``Token.map``), so callers locate task-list boxes, headings and the bot's markers by line and edit the
 original string byte for byte. It splits lines exactly at ``\\r\\n``, ``\\r`` and ``\\n``, as
-``split_lines`` does.
+``BodyLines`` does.
 """
 
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import pairwise
-from typing import TypeVar, overload
+from itertools import accumulate, pairwise, repeat
+from typing import TypeVar
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from bot.tracking.lines import BodyLines, Line, Part, SplicedLines
 
 # Block structure only: an issue body is read several times per update and inline parsing would double
 # the cost. Tables are GFM and change block structure (a table swallows the lines that follow it).
@@ -27,8 +30,6 @@ _BLOCKS = MarkdownIt("commonmark").enable(["table"]).disable(["inline", "text_jo
 # Comments are read once, inline included: a line may start inside a code span or an inline comment.
 _INLINES = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
-# CommonMark line endings; ``str.splitlines`` would also split on \v, \f, U+2028 and others.
-_LINE_ENDING = re.compile(r"\r\n|\r|\n")
 # GitHub's task box: "[ ]", "[x]" or "[X]" opening a list item's first line, then blanks and text.
 _TASK_BOX = re.compile(r"\[([ xX])\][ \t]+(\S.*)")
 _ATX_HEADING = re.compile(r"( {0,3}#{1,6}[ \t]+)(.*?)(?:[ \t]+#+)?[ \t]*")
@@ -36,7 +37,6 @@ _ATX_HEADING = re.compile(r"( {0,3}#{1,6}[ \t]+)(.*?)(?:[ \t]+#+)?[ \t]*")
 _VERBATIM_HTML = re.compile(r"[ \t]*<(?:pre|script|style|textarea)(?:[ \t>]|$)", re.IGNORECASE)
 _DETAILS_OPEN = re.compile(r"<details(?=[\s/>])", re.IGNORECASE)
 _DETAILS_CLOSE = re.compile(r"</details\s*>", re.IGNORECASE)
-_WHOLE_COMMENT = re.compile(r"[ \t]*<!--(?:(?!-->).)*-->[ \t]*")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 # Bodies read per process: an update reads the same few bodies several times (up to 64 KiB each), and
 # the bodies it derives from them (the block replaced, a box ticked) are read from the first reading.
@@ -45,27 +45,20 @@ _CACHED_READINGS = 16
 # write, a block that differs from the last one in a few lines) is read from that reading and the changed
 # region's, instead of from scratch: markdown-it takes ~0.1-0.3 ms per KiB.
 _REUSED_SHARE = 0.5
-# Runs of at least this many table rows, or of blank and plain lines, are parsed in part (see _tokens).
+# Runs of at least this many table rows, or of blank and plain lines, are parsed in part (see _tokens):
+# found by one search for each kind of run in the body's text with a "\n" before each line and after the
+# last (a search for a pattern that starts with a character skips to where it is).
 _LONG_TABLE = 8
 _LONG_PROSE = 16
-_NOT_PLAIN = re.compile(r"[<>]")
+_ROWS = re.compile(rf"\n((?:\|.*\n){{{_LONG_TABLE},}})")
+_PROSE = re.compile(rf"\n((?:(?:[ \t]*|[A-Za-z][^<>\n]*)\n){{{_LONG_PROSE},}})")
+_BLANK_THEN_TEXT = re.compile(rb"\x01\x00")  # in one flag a line, 1 for a blank line: a paragraph next
 # markdown-it ends a table once it has added this many empty cells to rows shorter than the header.
 _MAX_ADDED_CELLS = 0x10000
 # A derived reading made of more ranges of other readings' lines than this has its lines shifted once, so
 # that a long-lived tracker's many edits never make a reading of thousands of ranges.
 _MAX_PARTS = 32
 _CHUNK = 8192  # common prefixes are compared up to this many characters at a time, then bisected
-
-
-@dataclass(frozen=True)
-class Line:
-    start: int  # offset of the line's first character in the body
-    text: str  # without its line ending
-    ending: str  # "\r\n", "\r", "\n", or "" on a last line without one
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text) + len(self.ending)
 
 
 @dataclass(frozen=True)
@@ -91,7 +84,7 @@ class HeadingText:
 class Reading:
     """What the bot looks for in a body, by line index into ``lines``."""
 
-    lines: Sequence[Line]  # a tuple, or for a derived reading the readings' lines it is made of
+    lines: Sequence[Line]  # the body's (BodyLines), or for a derived reading the lines it is made of
     comment_lines: tuple[int, ...]  # lines that are one HTML comment, hidden by GitHub (see _comment_lines)
     # Comment lines that open a top-level HTML block of their own: nothing above them changes how the
     # lines after them read, so the text from there on can be read on its own.
@@ -103,82 +96,8 @@ class Reading:
     block_starts: tuple[int, ...]
 
 
-# (lines read from some body, first index, end index, offset to add to each line's start)
-_Part = tuple[tuple[Line, ...], int, int, int]
-
-
-class SplicedLines(Sequence[Line]):
-    """Lines of a derived reading: ranges of other readings' lines, each shifted, made only when asked for.
-
-    A derived reading reuses thousands of lines of the one it comes from, and its callers look at a few
-    of them (the block's markers); shifting each one up front took longer than reading the body again.
-    """
-
-    def __init__(self, parts: Sequence[_Part]) -> None:
-        self._parts = tuple(part for part in parts if part[2] > part[1])
-        self._starts = [0]
-        for _, low, high, _ in self._parts:
-            self._starts.append(self._starts[-1] + high - low)
-
-    @staticmethod
-    def part_of(lines: Sequence[Line], low: int, high: int, shift: int) -> list[_Part]:
-        """``lines[low:high]`` shifted by ``shift``, as parts over lines that were read (never nested)."""
-        if isinstance(lines, SplicedLines):
-            parts = []
-            for index, (source, first, _, moved) in enumerate(lines._parts):
-                begin = max(low, lines._starts[index])
-                stop = min(high, lines._starts[index + 1])
-                if begin < stop:
-                    offset = first - lines._starts[index]
-                    parts.append((source, begin + offset, stop + offset, moved + shift))
-            return parts
-        return [(tuple(lines), low, high, shift)]  # a tuple is not copied
-
-    def __len__(self) -> int:
-        return self._starts[-1]
-
-    @overload
-    def __getitem__(self, index: int) -> Line: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> tuple[Line, ...]: ...
-
-    def __getitem__(self, index: int | slice) -> Line | tuple[Line, ...]:
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(len(self))))
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        part = bisect.bisect_right(self._starts, index) - 1
-        source, low, _, shift = self._parts[part]
-        line = source[low + index - self._starts[part]]
-        return line if shift == 0 else Line(line.start + shift, line.text, line.ending)
-
-    def __iter__(self) -> Iterator[Line]:
-        for source, low, high, shift in self._parts:
-            for line in source[low:high]:
-                yield line if shift == 0 else Line(line.start + shift, line.text, line.ending)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and tuple(self) == tuple(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 _readings: OrderedDict[str, Reading] = OrderedDict()
 _readings_lock = threading.Lock()  # bodies are read on worker threads too (off the event loop)
-
-
-def split_lines(text: str) -> tuple[Line, ...]:
-    lines = []
-    start = 0
-    for ending in _LINE_ENDING.finditer(text):
-        lines.append(Line(start, text[start : ending.start()], ending[0]))
-        start = ending.end()
-    if start < len(text):
-        lines.append(Line(start, text[start:], ""))
-    return tuple(lines)
 
 
 def read(body: str) -> Reading:
@@ -241,7 +160,7 @@ _OnLine = TypeVar("_OnLine", TaskBox, HeadingText)
 def _joined(pieces: Sequence[_Piece]) -> Reading:
     """The reading of a body made of ranges of lines of other readings, each range made of whole top-level
     blocks (or, for ``splice``, bounded by comment lines that read on their own)."""
-    parts: list[_Part] = []
+    parts: list[Part] = []
     comment_lines: list[int] = []
     fresh: list[int] = []
     boxes: list[TaskBox] = []
@@ -256,8 +175,8 @@ def _joined(pieces: Sequence[_Piece]) -> Reading:
             boxes += _on_lines(reading.task_boxes, low, high)
             headings += _on_lines(reading.headings, low, high)
             continue
-        comment_lines += (i + lines_by for i in _within(reading.comment_lines, low, high))
-        starts += (i + lines_by for i in _within(reading.block_starts, low, high))
+        comment_lines += map(lines_by.__add__, _within(reading.comment_lines, low, high))
+        starts += map(lines_by.__add__, _within(reading.block_starts, low, high))
         boxes += (
             TaskBox(box.line_index + lines_by, box.box_offset + chars_by, box.text, box.checked)
             for box in _on_lines(reading.task_boxes, low, high)
@@ -382,7 +301,8 @@ def _common_run(a: str, b: str, limit: int, part: Callable[[str, int, int], str]
 
 def is_comment_line(text: str) -> bool:
     """A line that is one HTML comment, blanks around it aside (GitHub hides it)."""
-    return _WHOLE_COMMENT.fullmatch(text) is not None
+    inner = text.strip(" \t")  # "<!--", then no "-->" until the one that ends the line
+    return inner.startswith("<!--") and inner.find("-->", 4) == len(inner) - 3
 
 
 def _reads_alike(old: str, new: str) -> bool:
@@ -416,7 +336,7 @@ def set_boxes(body: str, marks: Mapping[int, str]) -> str:
         position = offset + 1
     pieces.append(body[position:])
     updated = "".join(pieces)
-    parts: list[_Part] = []
+    parts: list[Part] = []
     done = 0  # lines up to here are in ``parts``
     for offset in sorted(marks):
         index = boxes[offset].line_index
@@ -439,7 +359,7 @@ def parse(body: str, *, every_row: bool = False) -> Reading:
 
     ``every_row``: parse each row of a long table too (see ``_tokens``), as the tests' reference does.
     """
-    lines = split_lines(body)
+    lines = BodyLines(body)
     tokens, paragraphs = (_BLOCKS.parse(body), []) if every_row else _tokens(body, lines)
     comment_lines = tuple(_comment_lines(tokens, lines))
     html_starts = {token.map[0] for token in tokens if token.type == "html_block" and token.map}
@@ -453,7 +373,7 @@ def parse(body: str, *, every_row: bool = False) -> Reading:
     )
 
 
-def _tokens(body: str, lines: Sequence[Line]) -> tuple[list[Token], list[int]]:
+def _tokens(body: str, lines: BodyLines) -> tuple[list[Token], list[int]]:
     """markdown-it's block tokens of ``body`` (maps by line of ``lines``), with the top-level blocks that
     start on lines left out of the text parsed: the rows of long tables and runs of plain paragraphs.
 
@@ -471,14 +391,25 @@ def _tokens(body: str, lines: Sequence[Line]) -> tuple[list[Token], list[int]]:
       line closes nothing (a fence, raw HTML, a comment), so the stretch was at the top level, where each
       plain line after a blank one starts a paragraph and nothing else does.
     """
-    rows = [(first + 2, end - 1) for first, end in _runs(lines, _is_row, _LONG_TABLE)]
-    if rows and max(line.text.count("|") + 1 for line in lines) * len(lines) > _MAX_ADDED_CELLS:
+    texts = lines.texts
+    # The text with "\n" before each line and after the last, and where the "\n" before each line is
+    # (where the line starts in the body, if the body has no other line endings).
+    if "\r" in body:
+        ended = "\n" + "\n".join(texts) + "\n"
+        offsets = list(accumulate(map((1).__add__, map(len, texts)), initial=0))
+    else:
+        ended, offsets = "\n" + body + ("" if body.endswith("\n") else "\n"), lines.starts
+    rows = [(first + 2, end - 1) for first, end in _runs(_ROWS, ended, offsets)]
+    if rows and (max(map(str.count, texts, repeat("|"))) + 1) * len(texts) > _MAX_ADDED_CELLS:
         rows = []
     prose = []
-    for first, end in _runs(lines, _is_plain_or_blank, _LONG_PROSE):
-        blanks = [index for index in range(first, end) if not lines[index].text.strip(" \t")]
-        if len(blanks) >= 2 and blanks[-1] + 1 < len(lines) and blanks[-1] - blanks[0] > _LONG_PROSE // 2:
-            prose.append((blanks[0] + 1, blanks[-1]))
+    paragraphs: list[int] = []  # in the stretches of prose: the lines after a blank one
+    for first, end in _runs(_PROSE, ended, offsets):
+        blank = bytes(map(operator.not_, map(str.strip, texts[first:end], repeat(" \t"))))  # 1: blank
+        low, high = blank.find(1), blank.rfind(1)  # the first blank line and the last
+        if low < high and first + high + 1 < len(texts) and high - low > _LONG_PROSE // 2:
+            prose.append((first + low + 1, first + high))
+            paragraphs += (first + found.start() + 1 for found in _BLANK_THEN_TEXT.finditer(blank, low, high))
     stretches = sorted(rows + prose)
     if not stretches:
         return _BLOCKS.parse(body), []
@@ -487,10 +418,10 @@ def _tokens(body: str, lines: Sequence[Line]) -> tuple[list[Token], list[int]]:
     done = 0
     for first, end in stretches:
         kept += range(done, first)
-        pieces.append(body[lines[done].start : lines[first].start])
+        pieces.append(body[lines.starts[done] : lines.starts[first]])
         done = end
     kept += range(done, len(lines))
-    pieces.append(body[lines[done].start :])
+    pieces.append(body[lines.starts[done] :])
     tokens = _BLOCKS.parse("".join(pieces))
     tables = [token.map for token in tokens if token.type == "table_open" and token.map]
     starts = set(_top_level_starts(tokens))
@@ -505,12 +436,6 @@ def _tokens(body: str, lines: Sequence[Line]) -> tuple[list[Token], list[int]]:
         if token.map is not None:
             start, end = token.map
             token.map = [kept[start], kept[end - 1] + 1 if end > start else kept[start]]
-    paragraphs = [
-        index
-        for first, end in prose
-        for index in range(first, end)
-        if lines[index].text.strip(" \t") and not lines[index - 1].text.strip(" \t")
-    ]
     return tokens, paragraphs
 
 
@@ -520,28 +445,15 @@ def _top_level_starts(tokens: Sequence[Token]) -> Iterator[int]:
     return (token.map[0] for token in tokens if token.level == 0 and token.nesting >= 0 and token.map)
 
 
-def _runs(lines: Sequence[Line], alike: Callable[[str], bool], least: int) -> Iterator[tuple[int, int]]:
-    """Runs of at least ``least`` lines (first, end excluded) whose text is ``alike``."""
-    first = 0
-    for index, line in enumerate((*lines, None)):
-        if line is not None and alike(line.text):
-            continue
-        if index - first >= least:
-            yield first, index
-        first = index + 1
+def _runs(pattern: re.Pattern[str], ended: str, newlines: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """The runs of lines (first, end excluded) that ``pattern``'s group finds in ``ended``, a text with a
+    "\n" at each of ``newlines`` and a line after each of them."""
+    for run in pattern.finditer(ended):
+        first = bisect.bisect_left(newlines, run.start())
+        yield first, first + ended.count("\n", *run.span(1))
 
 
-def _is_row(text: str) -> bool:
-    return text.startswith("|")
-
-
-def _is_plain_or_blank(text: str) -> bool:
-    return not text.strip(" \t") or (
-        text[:1].isascii() and text[:1].isalpha() and _NOT_PLAIN.search(text) is None
-    )
-
-
-def _comment_lines(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[int]:
+def _comment_lines(tokens: Sequence[Token], lines: BodyLines) -> Iterator[int]:
     """Lines holding one whole HTML comment (blanks around it aside) in top-level raw HTML.
 
     Not in code, quotes or lists, not inside a longer comment, and not in ``<pre>``, ``<script>``,
@@ -551,12 +463,12 @@ def _comment_lines(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[i
         if token.type != "html_block" or token.level != 0 or token.map is None:
             continue
         first, last = token.map
-        if _VERBATIM_HTML.match(lines[first].text):
+        if _VERBATIM_HTML.match(lines.texts[first]):
             continue
         in_comment = False
         for index in range(first, last):
-            text = lines[index].text
-            if not in_comment and _WHOLE_COMMENT.fullmatch(text):
+            text = lines.texts[index]
+            if not in_comment and is_comment_line(text):
                 yield index
             in_comment = _comment_open_after(text, in_comment)
 
@@ -571,30 +483,31 @@ def _comment_open_after(text: str, in_comment: bool) -> bool:
         in_comment = not in_comment
 
 
-def _task_boxes(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[TaskBox]:
+def _task_boxes(tokens: Sequence[Token], lines: BodyLines) -> Iterator[TaskBox]:
     """Items whose first paragraph starts on the marker line with a box, in quotes and lists too."""
     for item, paragraph in pairwise(tokens):
         if item.type != "list_item_open" or paragraph.type != "paragraph_open":
             continue
         if item.map is None or paragraph.map is None or item.map[0] != paragraph.map[0]:
             continue
-        line = lines[paragraph.map[0]]
+        text = lines.texts[paragraph.map[0]]
         # Only blanks, '>' and list markers precede the paragraph on this line, so its first '[' opens it.
-        bracket = line.text.find("[")
-        match = _TASK_BOX.fullmatch(line.text, bracket) if bracket != -1 else None
+        bracket = text.find("[")
+        match = _TASK_BOX.fullmatch(text, bracket) if bracket != -1 else None
         if match is not None:
-            yield TaskBox(paragraph.map[0], line.start + match.start(1), match[2], match[1] != " ")
+            start = lines.starts[paragraph.map[0]]
+            yield TaskBox(paragraph.map[0], start + match.start(1), match[2], match[1] != " ")
 
 
-def _headings(tokens: Sequence[Token], lines: Sequence[Line]) -> Iterator[HeadingText]:
+def _headings(tokens: Sequence[Token], lines: BodyLines) -> Iterator[HeadingText]:
     for token in tokens:
         if token.type != "heading_open" or token.level != 0 or token.map is None:
             continue
         first, last = token.map
         if token.markup.startswith("#"):
-            match = _ATX_HEADING.fullmatch(lines[first].text)
+            match = _ATX_HEADING.fullmatch(lines.texts[first])
             if match is not None:
-                yield HeadingText(first, lines[first].start + match.start(2), match[2])
+                yield HeadingText(first, lines.starts[first] + match.start(2), match[2])
             continue
         # A setext heading: its text lines (the first one's indentation aside), then the underline.
         text_lines = lines[first : last - 1]
