@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gidgethub import BadRequest, RedirectionException
+from gidgethub import BadRequest, RedirectionException, sansio
 
 from bot.github.auth import InstallationTokens
 from bot.github.client import GitHubApp, GitHubUnavailable, InstallationClient
@@ -383,6 +383,37 @@ async def test_an_unchanged_answer_is_a_304_served_from_the_cache_and_counted_as
     assert statuses(fake) == [200, 304]
     assert fake.rate_remaining == remaining
     assert (app.calls[(GET_ISSUE, 200)], app.calls[(GET_ISSUE, 304)]) == (1, 1)
+
+
+async def test_a_call_fills_its_url_once_and_decodes_only_the_answer_it_gives(
+    fake: FakeGitHub, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The template is filled in once (uritemplate is a good part of a call's CPU), and an answer kept for
+    a conditional request is decoded only when a 304 makes it the answer."""
+    filled: list[str] = []
+    decoded: list[bytes] = []
+    format_url, decipher = sansio.format_url, sansio.decipher_response
+
+    def counted_format(url: str, *args: Any, **kwargs: Any) -> str:
+        filled.append(url)
+        return format_url(url, *args, **kwargs)
+
+    def counted_decipher(status: int, headers: Any, body: bytes) -> Any:
+        decoded.append(body)
+        return decipher(status, headers, body)
+
+    monkeypatch.setattr(sansio, "format_url", counted_format)
+    monkeypatch.setattr(sansio, "decipher_response", counted_decipher)
+    client = make_app().client(INSTALLATION)
+    await get_issue(client)
+    fake.edit_issue_body(REPO, ISSUE, "- [x] >90% test pass rate achieved\n")
+    changed = await get_issue(client)
+    assert changed["body"] == "- [x] >90% test pass rate achieved\n" and statuses(fake) == [200, 200]
+    assert filled.count(ISSUE_URL) == 1  # once for the first call, remembered for the second
+    issues = [body for body in decoded if b"test pass rate" in body]
+    assert len(issues) == 2  # each 200's body, not the kept one before it
+    assert await get_issue(client) == changed and statuses(fake) == [200, 200, 304]
+    assert len([body for body in decoded if b"test pass rate" in body]) == 3  # the kept one, for the 304
 
 
 async def test_answers_kept_for_conditional_requests_stay_within_their_byte_budget(

@@ -4,7 +4,8 @@ One budget in bytes for every installation together, least recently used answers
 are (installation, URL): an installation is never served an answer fetched with another's permissions.
 Answers are kept as GitHub sent them, the body's bytes, and decoded again when served: the budget counts
 what is held (decoded JSON takes several times its bytes), and no caller can change a kept answer by
-changing the one it was given.
+changing the one it was given. gidgethub looks the kept answer up before every GET it sends, and most are
+answered anew (200): the kept body is decoded only once a 304 makes it the answer (``answered``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ class _Kept:
     @property
     def size(self) -> int:
         return _ENTRY_BYTES + len(self.body)
+
+    def decoded(self) -> Any:
+        headers = {"content-type": self.content_type} if self.content_type else {}
+        data, _, _ = sansio.decipher_response(200, headers, self.body)
+        return data
+
+
+def answered(data: Any) -> Any:
+    """The data gidgethub gives for a call: a kept answer's (it was answered 304) decoded now."""
+    return data.decoded() if isinstance(data, _Kept) else data
 
 
 class ConditionalAnswers:
@@ -76,10 +87,9 @@ class InstallationAnswers(MutableMapping[str, CachedAnswer]):
         self._received = (content_type, body)
 
     def __getitem__(self, url: str) -> CachedAnswer:
+        """The kept answer, its body not decoded yet (see ``answered``)."""
         kept = self._kept[(self._installation_id, url)]
-        headers = {"content-type": kept.content_type} if kept.content_type else {}
-        data, _, _ = sansio.decipher_response(200, headers, kept.body)
-        return kept.etag, kept.last_modified, data, kept.more
+        return kept.etag, kept.last_modified, kept, kept.more
 
     def __setitem__(self, url: str, answer: CachedAnswer) -> None:
         etag, last_modified, _, more = answer
