@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from bot.journal import JOURNAL_FILENAME, SQLiteJournal
 from bot.results.counts import TestCounts
+from bot.tracking.keeper import StateKeeper
 from bot.tracking.state import MAX_HISTORY, RunRecord, StateCodec, TrackerState
 
 SCOPE = "platform-wrapper/backend#2"
@@ -118,3 +121,21 @@ def test_an_upgrade_reads_the_states_version_1_signed_with_the_webhook_secret(co
     assert codec.decode(legacy_marker(state, WEBHOOK_SECRET), SCOPE) == state
     assert codec.decode(legacy_marker(state, b"another secret"), SCOPE) is None
     assert StateCodec(STATE_KEY).decode(legacy_marker(state, WEBHOOK_SECRET), SCOPE) is None
+
+
+async def test_a_states_marker_is_made_once_and_recorded_as_made(codec: StateCodec, tmp_path: Path) -> None:
+    """An update asks for one state's marker when it renders the block, when it swaps the marker and when it
+    records the state: encoded once (~0.1 ms a time for 100 runs)."""
+    journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME)
+    keeper = StateKeeper(codec, journal)
+    state = recorded(TrackerState(), run("a" * 40, 90, 10))
+    try:
+        marker = keeper.marker(state, SCOPE)
+        assert keeper.marker(state, SCOPE) is marker
+        assert keeper.marker(state, "other/repo#2") != marker  # bound to its issue
+        again = replace(state, generation=1)
+        assert keeper.marker(again, SCOPE) == codec.encode(again, SCOPE) != marker
+        await keeper.remember(state, SCOPE)
+        assert await journal.tracker_state(SCOPE) == marker == codec.encode(state, SCOPE)
+    finally:
+        await journal.close()

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 STATE_KEY_NAME = "state-key"
 _STATE_KEY_BYTES = 32
+_MARKERS_KEPT = 4
 
 
 class TrackerStateStore(Protocol):
@@ -46,6 +47,9 @@ class StateKeeper:
     def __init__(self, codec: StateCodec, store: TrackerStateStore) -> None:
         self.codec = codec
         self._store = store
+        # The markers made last, by state object (states are never changed once made): an update asks for
+        # the marker of one state when it renders the block, when it swaps the marker, and when it records it.
+        self._markers: tuple[tuple[TrackerState, str, str], ...] = ()
 
     async def read(self, body: str, scope: str) -> TrackerState:
         """The issue's state, unless the bot's own record is newer or the issue's is unusable."""
@@ -68,8 +72,13 @@ class StateKeeper:
         return in_issue
 
     def marker(self, state: TrackerState, scope: str) -> str:
-        return self.codec.encode(state, scope)
+        for known, where, marker in self._markers:
+            if known is state and where == scope:
+                return marker
+        marker = self.codec.encode(state, scope)
+        self._markers = (*self._markers[-(_MARKERS_KEPT - 1) :], (state, scope, marker))
+        return marker
 
     async def remember(self, state: TrackerState, scope: str) -> None:
         """Record ``state``, just written into the issue, as the last one written."""
-        await self._store.save_tracker_state(scope, state.generation, self.codec.encode(state, scope))
+        await self._store.save_tracker_state(scope, state.generation, self.marker(state, scope))
