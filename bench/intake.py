@@ -3,17 +3,18 @@
     .venv/bin/python bench/intake.py [--rounds 3] [--seconds 10] [--connections 50]
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--intake-processes N]
 
-The three receivers get the same signed payload (GitHub's published ``check_run.completed`` example with
-an ``installation`` added) from ``../shared/bench/ack-throughput.sh`` (wrk, a fresh delivery id per
-request), measured alternately: peer, bare, bot, peer, bare, bot... The bare handler
-(``bench/bare_handler.py``, its own process, on the bot's event loop) does only HMAC + orjson parse + 202
-and stores nothing: the floor for any aiohttp receiver, so bot/bare is the share of the bot's own work
-per delivery. The bot is ``python -m bot serve`` with its durable journal
-on (its 202 means the delivery is committed to SQLite, or with ``--postgres`` to PostgreSQL, in a
-database made for the round), with its default intake processes (``BOT_INTAKE_PROCESSES``: one per CPU
-from two CPUs; ``--intake-processes`` to set them), started fresh for each round so that one round's backlog
-does not work during the next; its workers process what they can meanwhile against a fake GitHub
-in this process, where the example's repository is installed and has no configuration (the cheap path).
+The three receivers get the same signed payload (GitHub's published ``check_run.completed`` example with an
+``installation`` added) from ``../shared/bench/ack-throughput.sh`` (wrk, a fresh delivery id per request),
+measured alternately: peer, bare, bot, peer, bare, bot... The bare handler (``bench/bare_handler.py``, its own
+process, on the bot's event loop) does only HMAC + orjson parse + 202 and stores nothing: the floor for any
+aiohttp receiver. The bot's deliveries take its fast path (``bot/intake/fast_path.py``: read with httptools,
+answered without aiohttp's request machinery), so what bot/bare measures is the journal's durable write
+against the HTTP work the bot no longer does. The bot is ``python -m bot serve`` with its durable journal on
+(its 202 means the delivery is committed to SQLite, or with ``--postgres`` to PostgreSQL, in a database made
+for the round), with its default intake processes (``BOT_INTAKE_PROCESSES``: one per CPU from two CPUs;
+``--intake-processes`` to set them), started fresh for each round so that one round's backlog does not work
+during the next; its workers process what they can meanwhile against a fake GitHub in this process, where the
+example's repository is installed and has no configuration (the cheap path).
 """
 
 from __future__ import annotations
