@@ -139,3 +139,23 @@ async def test_a_states_marker_is_made_once_and_recorded_as_made(codec: StateCod
         assert await journal.tracker_state(SCOPE) == marker == codec.encode(state, SCOPE)
     finally:
         await journal.close()
+
+
+async def test_the_state_last_written_is_read_from_the_issue_as_the_journal_has_it(
+    codec: StateCodec, tmp_path: Path
+) -> None:
+    """The issue's marker (the block's last, with CRLF endings too) is the one the journal kept: one state."""
+    journal = SQLiteJournal(tmp_path / JOURNAL_FILENAME)
+    keeper = StateKeeper(codec, journal)
+    older, state = TrackerState(generation=1), recorded(TrackerState(generation=2), run("a" * 40, 90, 10))
+    marker = codec.encode(state, SCOPE)
+    block = f"<!-- issue-status-bot:begin -->\r\n{codec.encode(older, SCOPE)}\r\n{marker}\r\n"
+    assert codec.marker_in(block + "<!-- issue-status-bot:end -->\r\n") == marker
+    assert codec.marker_in("no marker") is None
+    try:
+        await keeper.remember(state, SCOPE)
+        body = block + "<!-- issue-status-bot:end -->\r\ntext\r\n"
+        assert await keeper.read(body, SCOPE) == state
+        assert await keeper.read(body.replace(marker, codec.encode(older, SCOPE)), SCOPE) == state
+    finally:
+        await journal.close()

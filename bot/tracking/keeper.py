@@ -53,8 +53,11 @@ class StateKeeper:
 
     async def read(self, body: str, scope: str) -> TrackerState:
         """The issue's state, unless the bot's own record is newer or the issue's is unusable."""
-        in_issue = self.codec.decode(split_body(body).block, scope)
+        block = split_body(body).block
+        in_issue = self.codec.decode(block, scope)
         marker = await self._store.tracker_state(scope)
+        if marker is not None and marker == self.codec.marker_in(block):  # the last write's: read once
+            return in_issue or TrackerState()
         kept = self.codec.decode(marker, scope) if marker is not None else None
         if kept is None:
             return in_issue or TrackerState()

@@ -183,12 +183,21 @@ class StateCodec:
         """``block`` with its state marker replaced by one for ``state``."""
         return _STATE_RE.sub(lambda _: self.encode(state, scope), block, count=1)
 
+    @staticmethod
+    def _marker_in(block: str | None) -> re.Match[str] | None:
+        matches = list(_STATE_RE.finditer(block or ""))
+        return matches[-1] if matches else None  # the last one is the bot's
+
+    def marker_in(self, block: str | None) -> str | None:
+        """The state marker in ``block`` (the last one: the bot's), as written."""
+        match = self._marker_in(block)
+        return match[0].removesuffix("\r") if match is not None else None
+
     def decode(self, block: str | None, scope: str) -> TrackerState | None:
         """The state signed in ``block``; None when it is absent, forged, copied or unreadable."""
         if not block:
             return None
-        matches = list(_STATE_RE.finditer(block))
-        match = matches[-1] if matches else None  # the last one is the bot's
+        match = self._marker_in(block)
         if match is None:
             log.warning("%s: the status block has no state marker", scope)
             return None

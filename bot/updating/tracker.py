@@ -433,10 +433,12 @@ class TrackerService:
             return
         # The human text this write is based on, and the one it writes, so that the edited event of this
         # very write can tell whether it replaced an edit it never saw.
+        seen, wrote = human_text(read), human_text(human)
+        seen_digest = human_digest(seen)
         after = replace(
             after,
-            seen=human_digest(human_text(read)),
-            wrote=human_digest(human_text(human)),
+            seen=seen_digest,
+            wrote=seen_digest if wrote == seen else human_digest(wrote),  # no box ticked: the same text
             generation=before.generation + 1,
         )
         # Only the state marker differs from the body just composed: swapped without rendering or reading
