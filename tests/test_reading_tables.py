@@ -6,10 +6,14 @@ of plain lines and blank ones in and out of containers, and the bot's markers ar
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_body_properties import FRAGMENTS, PREFIXES
 
+from bot.tracking import markdown
 from bot.tracking.markdown import parse
 
 TABLES = settings(
@@ -81,4 +85,75 @@ def bodies_with_long_prose(draw: st.DrawFn) -> str:
 @TABLES
 @given(bodies_with_long_prose())
 def test_long_plain_prose_reads_as_a_parse_of_every_line(body: str) -> None:
+    assert parse(body) == parse(body, every_row=True)
+
+
+ITEMS = [
+    "- plain item",
+    "- [ ] a task",
+    "- [x] done",
+    "- [X] **bold** task",
+    "- **Bold:** text  ",
+    "- `code` span",
+    "- Word | with | pipes",
+    "- [ ]no space",
+    "- [x] >90% quoted",
+    "- # heading",
+    "- > quote",
+    "- ```",
+    "- --- | ---",
+    "- ---",
+    "* star item",
+    "-  two spaces",
+    "  - indented",
+    "- <div>",
+    "- a\\",
+    "- [ ]",
+    "",
+]
+ITEM_TEXT = "ab [x]*`-|#>"
+
+
+@st.composite
+def bodies_with_long_lists(draw: st.DrawFn) -> str:
+    """Runs of one-line list items (mostly ones whose text can only open a paragraph) after, before and
+    inside fences, raw HTML, comments, quotes, tables, paragraphs and lists of other markers."""
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 3))):
+        for _ in range(draw(st.integers(0, 3))):
+            fragment = draw(st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet=ROW_TEXT, max_size=6)))
+            lines.append(draw(st.sampled_from(PREFIXES)) + fragment)
+        simple = st.tuples(st.sampled_from(ITEMS[:7]), st.sampled_from(["", " x", "  "])).map("".join)
+        item = st.one_of(simple, simple, st.sampled_from(ITEMS), st.text(alphabet=ITEM_TEXT, max_size=8))
+        lines += draw(st.lists(item, min_size=3, max_size=12))
+    return newline.join(lines) + (newline if draw(st.booleans()) else "")
+
+
+@TABLES
+@given(bodies_with_long_lists())
+def test_long_lists_of_one_line_items_read_as_a_parse_of_every_item(body: str) -> None:
+    assert parse(body) == parse(body, every_row=True)
+
+
+def test_the_items_left_out_of_a_long_list_keep_their_task_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The middle items of a run are not parsed (markdown-it is slow on lists), their boxes are found."""
+    body = "Tasks:\n- [ ] one\n- [x] two\n- three\n- [X] **four**\n- [ ] five\n\nafter\n"
+    parsed: list[str] = []
+    parse_blocks = markdown._BLOCKS.parse
+
+    def parse_kept(text: str, env: Any = None) -> Any:
+        parsed.append(text)
+        return parse_blocks(text, env)
+
+    monkeypatch.setattr(markdown._BLOCKS, "parse", parse_kept)
+    boxes = parse(body).task_boxes
+    assert parsed == ["Tasks:\n- [ ] one\n- [ ] five\n\nafter\n"]
+    assert [(box.line_index, box.text, box.checked) for box in boxes] == [
+        (1, "one", False),
+        (2, "two", True),
+        (4, "**four**", True),
+        (5, "five", False),
+    ]
+    assert all(body[box.box_offset - 1 : box.box_offset + 2] in ("[ ]", "[x]", "[X]") for box in boxes)
     assert parse(body) == parse(body, every_row=True)

@@ -45,13 +45,17 @@ _CACHED_READINGS = 16
 # write, a block that differs from the last one in a few lines) is read from that reading and the changed
 # region's, instead of from scratch: markdown-it takes ~0.1-0.3 ms per KiB.
 _REUSED_SHARE = 0.5
-# Runs of at least this many table rows, or of blank and plain lines, are parsed in part (see _tokens):
-# found by one search for each kind of run in the body's text with a "\n" before each line and after the
-# last (a search for a pattern that starts with a character skips to where it is).
+# Runs of at least this many table rows, blank and plain lines, or list items are parsed in part (see
+# _tokens): found by one search for each kind of run in the body's text with a "\n" before each line and
+# after the last (a search for a pattern that starts with a character skips to where it is).
 _LONG_TABLE = 8
 _LONG_PROSE = 16
 _ROWS = re.compile(rf"\n((?:\|.*\n){{{_LONG_TABLE},}})")
 _PROSE = re.compile(rf"\n((?:(?:[ \t]*|[A-Za-z][^<>\n]*)\n){{{_LONG_PROSE},}})")
+_LONG_LIST = 3
+_ITEMS = re.compile(
+    rf"\n((?:- (?:\[[ xX]\][ \t]+)?(?:[A-Za-z]|\*\*[A-Za-z]|`[^`\n])[^<>\n]*\n){{{_LONG_LIST},}})"
+)
 _BLANK_THEN_TEXT = re.compile(rb"\x01\x00")  # in one flag a line, 1 for a blank line: a paragraph next
 # markdown-it ends a table once it has added this many empty cells to rows shorter than the header.
 _MAX_ADDED_CELLS = 0x10000
@@ -357,25 +361,27 @@ def set_boxes(body: str, marks: Mapping[int, str]) -> str:
 def parse(body: str, *, every_row: bool = False) -> Reading:
     """``body`` read from scratch, whatever is cached (``read`` caches this, or derives it).
 
-    ``every_row``: parse each row of a long table too (see ``_tokens``), as the tests' reference does.
+    ``every_row``: parse each line of a long table, list or prose too (see ``_tokens``), as the tests'
+    reference does.
     """
     lines = BodyLines(body)
-    tokens, paragraphs = (_BLOCKS.parse(body), []) if every_row else _tokens(body, lines)
+    tokens, paragraphs, boxes = (_BLOCKS.parse(body), [], []) if every_row else _tokens(body, lines)
     comment_lines = tuple(_comment_lines(tokens, lines))
     html_starts = {token.map[0] for token in tokens if token.type == "html_block" and token.map}
     return Reading(
         lines,
         comment_lines,
         frozenset(html_starts.intersection(comment_lines)),
-        tuple(_task_boxes(tokens, lines)),
+        tuple(sorted([*_task_boxes(tokens, lines), *boxes], key=_line_index)),
         tuple(_headings(tokens, lines)),
         tuple(sorted([*_top_level_starts(tokens), *paragraphs])),
     )
 
 
-def _tokens(body: str, lines: BodyLines) -> tuple[list[Token], list[int]]:
+def _tokens(body: str, lines: BodyLines) -> tuple[list[Token], list[int], list[TaskBox]]:
     """markdown-it's block tokens of ``body`` (maps by line of ``lines``), with the top-level blocks that
-    start on lines left out of the text parsed: the rows of long tables and runs of plain paragraphs.
+    start on lines left out of the text parsed: the rows of long tables and runs of plain paragraphs; and the
+    task boxes of the list items left out (the middle items of runs of one-line ones).
 
     Both hold nothing the bot looks for, and make most of a long body's reading (markdown-it makes some
     twenty tokens of a table row; a 100-run history is two thirds of reading the status block). The tokens'
@@ -390,6 +396,11 @@ def _tokens(body: str, lines: BodyLines) -> tuple[list[Token], list[int]]:
       blank line and its last are left out when the line after the last starts a top-level block: a plain
       line closes nothing (a fence, raw HTML, a comment), so the stretch was at the top level, where each
       plain line after a blank one starts a paragraph and nothing else does.
+    - In a run of lines "- " then text that can only open a paragraph (a box or not, then a letter, "**" and
+      a letter, or "`" and another character; no "<" or ">"), all but the first and the last are left out
+      when those two are items of one list: then so is each line in between, an item of its own (a bullet
+      item interrupts the paragraph above it, and one of the same marker goes on with the same list) whose
+      paragraph starts on its line, with a task box if it starts with one.
     """
     texts = lines.texts
     # The text with "\n" before each line and after the last, and where the "\n" before each line is
@@ -410,9 +421,10 @@ def _tokens(body: str, lines: BodyLines) -> tuple[list[Token], list[int]]:
         if low < high and first + high + 1 < len(texts) and high - low > _LONG_PROSE // 2:
             prose.append((first + low + 1, first + high))
             paragraphs += (first + found.start() + 1 for found in _BLANK_THEN_TEXT.finditer(blank, low, high))
-    stretches = sorted(rows + prose)
+    items = [(first + 1, end - 1) for first, end in _runs(_ITEMS, ended, offsets)]
+    stretches = sorted(rows + prose + items)
     if not stretches:
-        return _BLOCKS.parse(body), []
+        return _BLOCKS.parse(body), [], []
     kept: list[int] = []  # the body's line of each line parsed
     pieces: list[str] = []
     done = 0
@@ -428,15 +440,28 @@ def _tokens(body: str, lines: BodyLines) -> tuple[list[Token], list[int]]:
     for first, _ in rows:
         above = bisect.bisect_left(kept, first - 1)  # where the line above the stretch was parsed
         if not any(table[0] < above and above + 1 < table[1] for table in tables):
-            return _BLOCKS.parse(body), []
+            return _BLOCKS.parse(body), [], []
     for _, end in prose:
         if bisect.bisect_left(kept, end + 1) not in starts:  # the line after the last blank one
-            return _BLOCKS.parse(body), []
+            return _BLOCKS.parse(body), [], []
+    opened = {token.map[0]: token for token in tokens if token.type == "list_item_open" and token.map}
+    for first, _ in items:
+        above = bisect.bisect_left(kept, first - 1)  # the run's first item, then its last one
+        item, last = opened.get(above), opened.get(above + 1)
+        if item is None or last is None or item.markup != "-" or item.level != last.level:
+            return _BLOCKS.parse(body), [], []
     for token in tokens:
         if token.map is not None:
             start, end = token.map
             token.map = [kept[start], kept[end - 1] + 1 if end > start else kept[start]]
-    return tokens, paragraphs
+    boxes = []
+    for first, end in items:
+        for index in range(first, end):
+            match = _TASK_BOX.fullmatch(texts[index], 2)  # after "- "
+            if match is not None:
+                box = lines.starts[index] + match.start(1)
+                boxes.append(TaskBox(index, box, match[2], match[1] != " "))
+    return tokens, paragraphs, boxes
 
 
 def _top_level_starts(tokens: Sequence[Token]) -> Iterator[int]:
