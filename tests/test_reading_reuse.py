@@ -24,7 +24,7 @@ from bot.tracking.body import (
     split_body,
     written_length,
 )
-from bot.tracking.markdown import parse, read
+from bot.tracking.markdown import is_read, parse, read
 
 # Block contents whose last lines would run into what follows the end marker, if they were not checked.
 TRICKY_BLOCKS = [
@@ -130,3 +130,11 @@ def test_a_new_state_marker_reads_as_a_fresh_read(body: str, content: str, gener
     _read_as_fresh(swapped)
     with pytest.raises(ValueError):
         replace_last_block_line(swapped, old, new)  # the line is no longer ``old``
+
+
+def test_a_body_read_before_is_known_to_be_read() -> None:
+    """What lets an update take the bot's own last write without a hop to a thread to read it."""
+    body = f"{BLOCK_BEGIN}\nnot read yet {id(object())}\n{BLOCK_END}\n"
+    assert not is_read(body)
+    written = replace_block(body, "the block")
+    assert is_read(body) and is_read(written)  # read, and derived from that reading

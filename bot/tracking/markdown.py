@@ -115,6 +115,16 @@ def read(body: str) -> Reading:
     return _remember(body, _reread(body, earlier) or parse(body))
 
 
+def is_read(body: str) -> bool:
+    """Whether ``body``'s reading is at hand (the bot's own last write): ``read`` gives it at once, and it
+    is kept as the one read last."""
+    with _readings_lock:
+        if body not in _readings:
+            return False
+        _readings.move_to_end(body)
+        return True
+
+
 def _remember(body: str, reading: Reading) -> Reading:
     with _readings_lock:
         _readings[body] = reading

@@ -40,6 +40,7 @@ from bot.tracking.body import (
     written_length,
 )
 from bot.tracking.keeper import StateKeeper
+from bot.tracking.markdown import is_read
 from bot.tracking.markdown import read as read_markdown
 from bot.tracking.per_test import PerTestMemory
 from bot.tracking.render import (
@@ -86,10 +87,12 @@ class TrackerService:
         """The issue, its body read as Markdown off the event loop (the reading is cached for the update).
 
         Anyone who can edit the issue chooses its body, and reading 64 KiB of hostile Markdown takes
-        a good part of a second.
+        a good part of a second. A body read before (the bot's own last write) needs no thread (a hop to
+        one and back costs ~0.1 ms of CPU).
         """
         issue = await repo.issue(number)
-        await asyncio.to_thread(read_markdown, issue.body)
+        if not is_read(issue.body):
+            await asyncio.to_thread(read_markdown, issue.body)
         return issue
 
     async def _open_tracker(self, repo: Repository, number: int) -> tuple[Issue, TrackerState] | None:
