@@ -21,6 +21,7 @@ from bot.tracking.body import (
     checklist_items,
     find_checklist_item,
     human_text,
+    match_key,
     replace_block,
     set_checklist_item,
     split_body,
@@ -823,3 +824,10 @@ async def test_the_bot_writes_its_block_above_a_humans_code_and_ticks_only_the_r
     assert ticked != seeded
     assert human_text(body).endswith(ticked)
     assert human_text(body).count(f"- [ ] {GATE_LINE}") == 2  # the look-alikes in <pre> and <div>
+
+
+def test_a_body_is_split_and_its_lines_reduced_once_for_an_update() -> None:
+    """An update splits the same few bodies, and reduces the same checklist lines, again and again."""
+    body = f"Intro\n{BLOCK_BEGIN}\nblock\n{BLOCK_END}\n- [ ] **{GATE_LINE}**\n"
+    assert split_body(body) is split_body(body)
+    assert match_key(f"**{GATE_LINE}**") is match_key(f"**{GATE_LINE}**") == match_key(GATE_LINE)
