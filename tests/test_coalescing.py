@@ -101,3 +101,13 @@ async def test_a_completion_after_the_window_is_recomputed_again(bot: BotHarness
     await _send(bot, *late)
     assert await _done(bot) == 2
     assert _recomputations(bot, "late job") == 2
+
+
+async def test_workers_woken_as_they_are_stopped_stop_at_once(bot: BotHarness) -> None:
+    """A delivery's wake-up in the same turn as the stop: Python 3.11's ``asyncio.wait_for`` returned the
+    wake-up and swallowed the cancellation, and the workers polled on until shutdown's 20 s ran out."""
+    workers = bot.app[WORKERS]
+    await asyncio.sleep(0.05)  # the workers' loop waits for a wake-up
+    workers.wake("octo/repo")
+    async with asyncio.timeout(5):
+        await workers.stop()

@@ -167,8 +167,11 @@ class DeliveryWorkers:
 
     async def _loop(self) -> None:
         while True:
+            # Not asyncio.wait_for: on Python 3.11 a wake-up in the same turn as a cancellation made it return
+            # and swallow the cancellation, and stop() waited out shutdown's grace.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=RETRY_POLL_SECONDS)
+                async with asyncio.timeout(RETRY_POLL_SECONDS):
+                    await self._wakeup.wait()
             self._wakeup.clear()
             # A burst gets ``coalesce`` seconds from its latest delivery to arrive (at most that long per
             # pass); entries waiting for a free worker or a retry are long complete and wait no more.
