@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -351,3 +352,38 @@ async def test_a_malformed_request_is_refused_by_aiohttp_and_the_server_goes_on(
     fresh = await connect()
     await fresh.send(delivery(bot))
     assert (await fresh.answer()).status == 202
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_any_mix_of_requests_cut_anywhere_gets_one_answer_each_in_order(
+    bot: BotHarness, connect: Any, seed: int
+) -> None:
+    """Deliveries, redeliveries, operators' GETs and forged deliveries, written as one stream cut at random
+    places with pauses between the pieces: the fast path and aiohttp between them answer each request once,
+    in order, and journal exactly the deliveries they accept."""
+    chance = random.Random(seed)
+    requests: list[tuple[bytes, int]] = []
+    accepted: list[str] = []
+    for _ in range(chance.randint(2, 6)):
+        kind = chance.choice(["delivery", "delivery", "redelivery", "health", "forged"])
+        if kind == "health":
+            requests.append((b"GET /healthz HTTP/1.1\r\nHost: bot.example\r\n\r\n", 200))
+        elif kind == "forged":
+            requests.append((delivery(bot, headers={"X-Hub-Signature-256": "sha256=" + "1" * 64}), 401))
+        elif kind == "redelivery" and accepted:
+            requests.append((delivery(bot, delivery_id=accepted[-1]), 202))
+        else:
+            accepted.append(str(uuid.uuid4()))
+            requests.append((delivery(bot, delivery_id=accepted[-1]), 202))
+    stream = b"".join(request for request, _ in requests)
+    cuts = sorted(chance.sample(range(1, len(stream)), chance.randint(0, 8)))
+    connection = await connect()
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        await connection.send(stream[start:end])
+        await asyncio.sleep(chance.choice([0, 0, 0.005, 0.02]))
+    answers = [await connection.answer() for _ in requests]
+    assert [answer.status for answer in answers] == [status for _, status in requests]
+    for delivery_id in accepted:
+        assert await bot.app[JOURNAL].get(delivery_id) is not None
+    counts = await bot.app[JOURNAL].counts()
+    assert sum(count for status, count in counts.items() if status != "in_progress") == len(accepted)
