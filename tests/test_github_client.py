@@ -404,15 +404,20 @@ async def test_a_call_fills_its_url_once_and_decodes_only_the_answer_it_gives(
 
     monkeypatch.setattr(sansio, "format_url", counted_format)
     monkeypatch.setattr(sansio, "decipher_response", counted_decipher)
+    number = 4242  # an issue no other test asks for: its URL was never filled in before
+    fake.add_issue(REPO, "Another tracker", "- [ ] >90% test pass rate achieved\n", number=number)
+    path, url_vars = f"/repos/{REPO}/issues/{number}", {**ISSUE_VARS, "number": number}
     client = make_app().client(INSTALLATION)
-    await get_issue(client)
-    fake.edit_issue_body(REPO, ISSUE, "- [x] >90% test pass rate achieved\n")
-    changed = await get_issue(client)
-    assert changed["body"] == "- [x] >90% test pass rate achieved\n" and statuses(fake) == [200, 200]
+    await client.getitem(ISSUE_URL, url_vars)
+    fake.edit_issue_body(REPO, number, "- [x] >90% test pass rate achieved\n")
+    changed = await client.getitem(ISSUE_URL, url_vars)
+    assert changed["body"] == "- [x] >90% test pass rate achieved\n"
+    assert statuses(fake, path=path) == [200, 200]
     assert filled.count(ISSUE_URL) == 1  # once for the first call, remembered for the second
     issues = [body for body in decoded if b"test pass rate" in body]
     assert len(issues) == 2  # each 200's body, not the kept one before it
-    assert await get_issue(client) == changed and statuses(fake) == [200, 200, 304]
+    assert await client.getitem(ISSUE_URL, url_vars) == changed
+    assert statuses(fake, path=path) == [200, 200, 304]
     assert len([body for body in decoded if b"test pass rate" in body]) == 3  # the kept one, for the 304
 
 
