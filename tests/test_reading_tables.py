@@ -157,3 +157,22 @@ def test_the_items_left_out_of_a_long_list_keep_their_task_boxes(monkeypatch: py
     ]
     assert all(body[box.box_offset - 1 : box.box_offset + 2] in ("[ ]", "[x]", "[X]") for box in boxes)
     assert parse(body) == parse(body, every_row=True)
+
+
+@TABLES
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", " ", "   ", "    ", "\t", " \t"]),
+            st.sampled_from(["<!-- issue-status-bot:state v2 a -->", "<!---->", "<!-- a --> b -->", "<!--"]),
+            st.sampled_from(["", " ", "\t", " x"]),
+        ).map("".join),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_a_body_of_comment_lines_reads_as_a_parse(lines: list[str], newline: str) -> None:
+    """A state marker swapped in is a body of one comment line: read without markdown-it."""
+    body = newline.join(lines) + newline
+    assert parse(body) == parse(body, every_row=True)
