@@ -22,6 +22,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import httptools
 from aiohttp import web
@@ -87,8 +88,8 @@ class DeliveryProtocol(asyncio.Protocol):
     # asyncio's protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A stream transport (uvloop's are not asyncio.Transport's subclasses, but have its methods).
+        self._transport = cast(asyncio.Transport, transport)
         self._site.connections.add(self)
         self._active = self._loop.time()
         self._idle_timer = self._loop.call_later(KEEPALIVE_SECONDS, self._close_if_idle)
