@@ -123,7 +123,8 @@ class SplicedLines(_Lines):
     def _line(self, index: int) -> Line:
         part = bisect.bisect_right(self._starts, index) - 1
         source, low, _, shift = self._parts[part]
-        line = source[low + index - self._starts[part]]
+        at = low + index - self._starts[part]  # in range: read without the checks of indexing
+        line = source._line(at) if isinstance(source, _Lines) else source[at]
         return line if shift == 0 else Line(line.start + shift, line.text, line.ending)
 
     def __iter__(self) -> Iterator[Line]:

@@ -256,18 +256,18 @@ def _reread(
     prefix, suffix, old, reading = best
     lines, starts = reading.lines, reading.block_starts
     # The first line that is not wholly in the common prefix (a line ending there could be longer now).
-    changed = bisect.bisect_left(range(len(lines)), prefix, key=lambda i: lines[i].end)
+    changed = _first_line(lines, prefix, ending=True)
     restart = starts[bisect.bisect_left(starts, changed) - 1] if starts and starts[0] < changed else 0
     begin = lines[restart].start
     moved = len(body) - len(old)
     # Block starts in the common suffix, the character before them too (so that they start a line now).
-    kept_from = bisect.bisect_left(range(len(lines)), len(old) - suffix + 1, key=lambda i: lines[i].start)
+    kept_from = _first_line(lines, len(old) - suffix + 1)
     after = starts[bisect.bisect_left(starts, max(kept_from, restart + 1)) :]
     if after:
         stop = lines[after[1]].start + moved if len(after) > 1 else len(body)
         region = parse(body[begin:stop])
         resync = lines[after[0]].start + moved - begin
-        joint = bisect.bisect_left(region.lines, resync, key=lambda line: line.start)
+        joint = _first_line(region.lines, resync)
         if joint < len(region.lines) and region.lines[joint].start == resync and _starts_block(region, joint):
             return _joined(
                 [
@@ -278,6 +278,17 @@ def _reread(
             )
     region = parse(body[begin:])
     return _joined([(reading, 0, restart, 0, 0), (region, 0, len(region.lines), restart, begin)])
+
+
+def _first_line(lines: Sequence[Line], offset: int, *, ending: bool = False) -> int:
+    """The first of ``lines`` that starts (``ending``: ends) at ``offset`` or after it, found by bisection;
+    a body's own lines by their offsets, without making a ``Line`` of each one looked at."""
+    if isinstance(lines, BodyLines) and ending:  # a line ends where the next one starts
+        return bisect.bisect_left(lines.starts, offset, 1, len(lines) + 1) - 1
+    if isinstance(lines, BodyLines):
+        return bisect.bisect_left(lines.starts, offset, 0, len(lines))
+    key: Callable[[int], int] = (lambda i: lines[i].end) if ending else (lambda i: lines[i].start)
+    return bisect.bisect_left(range(len(lines)), offset, key=key)
 
 
 def _starts_block(reading: Reading, line: int) -> bool:
