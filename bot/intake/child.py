@@ -16,7 +16,6 @@ import asyncio
 import gc
 import logging
 import os
-import signal
 import socket
 from collections.abc import AsyncIterator
 
@@ -34,6 +33,7 @@ from bot.intake.server import (
     UNVERIFIED,
     add_webhook_route,
     delivery_site,
+    stop_requested,
 )
 from bot.journal import open_journal
 from bot.logs import configure_logging
@@ -105,9 +105,7 @@ async def serve_intake(
     try:
         await delivery_site(runner, sock=socket.socket(fileno=listen_fd), backlog=LISTEN_BACKLOG).start()
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_requested()
         loop.add_reader(lifeline_fd, stop.set)  # readable only at its end: the serving process is gone
         gc.freeze()  # as in the serving process: start-up's objects are not rescanned by the collector
         report.ready()

@@ -34,7 +34,7 @@ from aiohttp import web
 
 from bot.intake.body_reading import READ_BODY_SECONDS
 from bot.intake.report import IntakeReport, ReportReader
-from bot.intake.server import INTAKE_PIDS, LOCAL_REPORT, create_app
+from bot.intake.server import INTAKE_PIDS, LOCAL_REPORT, create_app, stop_requested
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -236,10 +236,7 @@ async def serve_in_processes(settings: Settings, environ: Mapping[str, str]) -> 
 
 
 async def _run(intake: IntakeProcesses) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_requested()
     try:
         await intake.start()
         log.debug("taking deliveries in intake processes %s", intake.up)

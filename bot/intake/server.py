@@ -244,6 +244,15 @@ def delivery_site(
     )
 
 
+def stop_requested() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT, what every process of the server stops on."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
 async def serve_alone(settings: Settings) -> None:
     """``serve`` without intake processes: this process takes the deliveries too, until SIGTERM or SIGINT."""
     # On SIGTERM, requests being read get as long as a body may take, then work in flight its grace.
@@ -251,11 +260,7 @@ async def serve_alone(settings: Settings) -> None:
     await runner.setup()
     try:
         await delivery_site(runner, host=settings.host, port=settings.port).start()
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
+        await stop_requested().wait()
     finally:
         await runner.cleanup()
 
