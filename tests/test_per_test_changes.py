@@ -7,8 +7,12 @@ Each commit's CI is a GitHub Actions workflow run whose artifact holds a JUnit f
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Mapping
 
+from bot.intake.server import JOURNAL
+from bot.journal import SQLiteJournal
 from bot.tracking.body import checklist_items
 from tests.conftest import FIXTURES
 from tests.harness import BRANCH, ISSUE, REPO, BotHarness, sha_of, status_block, summary, zipped
@@ -199,3 +203,31 @@ async def test_a_provisional_run_is_not_said_to_have_lost_tests(bot: BotHarness)
     assert "provisional" in block
     assert "fewer tests counted" not in block
     assert not [c for c in bot.comments if "tests stopped counting" in c]
+
+
+async def test_the_same_run_recomputed_does_not_write_its_per_test_memory_again(bot: BotHarness) -> None:
+    """Another delivery about the same final run (its check suite after its workflow run, an edit of the
+    issue) recomputes it: its per-test memory, up to megabytes for a large suite, is what the journal holds
+    already and is not written again; the next commit's is."""
+    bot.fake.put_file(REPO, ".github/issue-status.yml", config())
+    await ci(bot, "c1", suite({1, 2}))
+    artifacts = {"junit": zipped({"junit.xml": pytest_junit(suite({2}))})}
+    run = bot.workflow("c2", {"tests": b"build\n"}, artifacts=artifacts)
+    assert await bot.workflow_completed(run) == 202
+    journal = bot.app[JOURNAL]
+    assert isinstance(journal, SQLiteJournal)
+    with contextlib.closing(sqlite3.connect(journal.path)) as audit:
+        audit.executescript(
+            "CREATE TABLE memory_writes (scope TEXT);"
+            "CREATE TRIGGER memory_updated AFTER UPDATE ON test_memories"
+            " BEGIN INSERT INTO memory_writes VALUES (NEW.scope); END;"
+        )
+
+        def writes() -> int:
+            return int(audit.execute("SELECT count(*) FROM memory_writes").fetchone()[0])
+
+        assert await bot.workflow_completed(run) == 202  # a new delivery, the same run
+        assert writes() == 0
+        await ci(bot, "c3", suite(set()))
+        assert writes() == 1
+    assert "🟢 1 fixed" in status_block(bot)

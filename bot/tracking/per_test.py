@@ -30,8 +30,10 @@ class PerTestMemory:
 
     async def compare(
         self, scope: str, sha: str, cases: Sequence[TestCaseResult]
-    ) -> tuple[TestChanges, TestMemory]:
-        """The changes of commit ``sha`` and the memory to keep once they are published (``keep``).
+    ) -> tuple[TestChanges, TestMemory | None]:
+        """The changes of commit ``sha`` and the memory to keep once they are published (``keep``); None
+        when it is the memory kept already (the same run recomputed: an edit of the issue, a redelivery),
+        which is then not written again.
 
         Comparing is linear in the tests, but a suite can have 100,000: done off the event loop.
         """
@@ -43,6 +45,9 @@ class PerTestMemory:
         await self._store.save_test_memory(scope, data)
 
 
-def _compare(data: bytes | None, sha: str, cases: Sequence[TestCaseResult]) -> tuple[TestChanges, TestMemory]:
+def _compare(
+    data: bytes | None, sha: str, cases: Sequence[TestCaseResult]
+) -> tuple[TestChanges, TestMemory | None]:
     memory = decode_memory(data) if data is not None else None
-    return compare(memory, sha, cases)
+    changes, kept = compare(memory, sha, cases)
+    return changes, None if kept == memory else kept
