@@ -28,7 +28,6 @@ class Checkpointer:
     """A thread that checkpoints ``path`` every ``interval`` seconds until closed."""
 
     def __init__(self, path: Path, interval: float = CHECKPOINT_SECONDS) -> None:
-        self.checkpoints = 0
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
@@ -56,5 +55,3 @@ class Checkpointer:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as error:  # another process's checkpoint under way: the next one catches up
             log.debug("journal checkpoint skipped: %s", error)
-            return
-        self.checkpoints += 1

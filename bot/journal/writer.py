@@ -76,7 +76,7 @@ class GroupCommitWriter:
         hooks: TransactionHooks,
         insert: BulkInsert,
         *,
-        prepare_row: Callable[[tuple[Any, ...]], tuple[Any, ...]] = lambda row: row,
+        prepare_row: Callable[[tuple[Any, ...]], tuple[Any, ...]],
         lock_path: Path | None = None,
     ) -> None:
         self.commits = 0
